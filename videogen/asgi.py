@@ -1,0 +1,10 @@
+"""ASGI entry point (uvicorn): long waits (Prefer: wait, Segmind v1) do not pin a thread."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "videogen.settings")
+application = get_asgi_application()
