@@ -47,9 +47,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request: HttpRequest) -> tuple[ApiKeyPrincipal, ApiKey] | None:
         raw = raw_key_from_headers(request)
         if raw is None:
-            raise exceptions.NotAuthenticated(
-                "No API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'."
-            )
+            raise exceptions.NotAuthenticated("No API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'.")
         key = services.api_key_authenticate(raw)
         if key is None:
             raise exceptions.AuthenticationFailed("The API key is invalid or has been revoked.")

@@ -175,17 +175,17 @@ def api_key_authenticate(raw: str) -> ApiKey | None:
     return key
 
 
-__all__ = [
-    "AccountError",
-    "api_key_authenticate",
-    "api_key_create",
-    "api_key_revoke",
-    "invitation_accept",
-    "invitation_create",
-    "invitation_for_token",
-    "membership_change_role",
-    "membership_remove",
-    "organization_create",
-    "organization_rename",
-    "user_signup",
-]
+def invitation_send(*, invitation: Invitation, link: str) -> None:
+    """Email the invitation link (console backend in development)."""
+    from django.core.mail import send_mail
+
+    inviter = invitation.invited_by.get_full_name() if invitation.invited_by else "A teammate"
+    send_mail(
+        subject=f"You are invited to {invitation.organization.name}",
+        message=(
+            f"{inviter} invited you to join {invitation.organization.name} as {invitation.role}.\n\n"
+            f"Accept the invitation: {link}\n\nThe link works once and expires in {INVITATION_TTL.days} days."
+        ),
+        from_email=None,
+        recipient_list=[invitation.email],
+    )

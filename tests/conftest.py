@@ -1,1 +1,95 @@
+"""Shared fixtures: alice (owner of org A), bob (member of org A), carol (owner of org B)."""
+
 from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from rest_framework.test import APIClient
+
+from accounts import services
+from accounts.models import Membership, Organization, Role, User
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if settings.IS_POSTGRES:
+        return
+    reason = "needs PostgreSQL (row locks, SKIP LOCKED, concurrent connections): set DATABASE_URL"
+    skip = pytest.mark.skip(reason=reason)
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def alice(db: None) -> User:
+    return services.user_signup(email="alice@example.com", password=PASSWORD, name="Alice")
+
+
+@pytest.fixture
+def org_a(alice: User) -> Organization:
+    return Membership.objects.get(user=alice).organization
+
+
+@pytest.fixture
+def bob(org_a: Organization) -> User:
+    user = User.objects.create_user(email="bob@example.com", password=PASSWORD, name="Bob")
+    Membership.objects.create(user=user, organization=org_a, role=Role.MEMBER)
+    return user
+
+
+@pytest.fixture
+def carol(db: None) -> User:
+    return services.user_signup(email="carol@example.com", password=PASSWORD, name="Carol")
+
+
+@pytest.fixture
+def org_b(carol: User) -> Organization:
+    return Membership.objects.get(user=carol).organization
+
+
+@pytest.fixture
+def api_key_a(org_a: Organization, alice: User) -> tuple:
+    return services.api_key_create(organization=org_a, name="alice's key", created_by=alice)
+
+
+@pytest.fixture
+def api_key_b(org_b: Organization, carol: User) -> tuple:
+    return services.api_key_create(organization=org_b, name="carol's key", created_by=carol)
+
+
+@pytest.fixture
+def api_a(api_key_a: tuple) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_a[1]}")
+    return client
+
+
+@pytest.fixture
+def api_b(api_key_b: tuple) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_b[1]}")
+    return client
+
+
+@pytest.fixture
+def web_alice(alice: User) -> Client:
+    client = Client()
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def web_bob(bob: User) -> Client:
+    client = Client()
+    client.force_login(bob)
+    return client
+
+
+@pytest.fixture
+def web_carol(carol: User) -> Client:
+    client = Client()
+    client.force_login(carol)
+    return client
