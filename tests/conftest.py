@@ -93,3 +93,24 @@ def web_carol(carol: User) -> Client:
     client = Client()
     client.force_login(carol)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _isolated_files(settings, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every test writes media and sandbox renders into its own folder."""
+    root = tmp_path_factory.mktemp("files")
+    settings.MEDIA_ROOT = root / "media"
+    settings.SANDBOX_DIR = root / "sandbox"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(root / "media")},
+        },
+    }
+
+
+@pytest.fixture(autouse=True)
+def _inline_poller(settings) -> None:
+    """The poller works jobs inline, inside the test's transaction; concurrency tests raise this."""
+    settings.POLL_CONCURRENCY = 1

@@ -159,6 +159,7 @@ except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a database URL we understand: {exc}") from None
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "") or None}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # Several processes (web + worker) share the file: wait for locks instead of failing.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
@@ -242,7 +243,7 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Hailuo Studio <no-reply@loca
 REDIS_URL = env_str("REDIS_URL", "")
 Q_CLUSTER = {
     "name": "videogen",
-    "workers": env_int("Q_WORKERS", 2, minimum=1),
+    "workers": env_int("Q_WORKERS", 4, minimum=2),
     # A task may run at most `timeout` seconds; it is retried after `retry`.
     # timeout < retry so a slow task is never handed to a second worker while alive.
     "timeout": 120,
@@ -298,8 +299,12 @@ LOW_BALANCE_DEFAULT_USD = env_usd("LOW_BALANCE_DEFAULT_USD", "2.00")
 GENERATION_DEADLINE_SECONDS = env_int("GENERATION_DEADLINE_SECONDS", 30 * 60, minimum=10)
 POLL_BATCH_SIZE = env_int("POLL_BATCH_SIZE", 500, minimum=1)
 POLL_CONCURRENCY = env_int("POLL_CONCURRENCY", 32, minimum=1, maximum=512)
-POLL_SWEEP_SECONDS = env_int("POLL_SWEEP_SECONDS", 1, minimum=1)
+POLL_SWEEP_MS = env_int("POLL_SWEEP_MS", 500, minimum=50)
+# Seconds one poller task keeps sweeping before handing over to the next scheduled run.
+POLL_LOOP_SECONDS = env_int("POLL_LOOP_SECONDS", 50, minimum=1, maximum=100)
 SANDBOX_LATENCY_SECONDS = env_int("SANDBOX_LATENCY_SECONDS", 3, minimum=0)
+# Where the sandbox provider keeps what it renders (it stands in for a remote service).
+SANDBOX_DIR = Path(env_str("SANDBOX_DIR", str(VAR_DIR / "sandbox")))
 
 MINIMAX_API_KEY = env_str("MINIMAX_API_KEY", "")
 MINIMAX_BASE_URL = env_url("MINIMAX_BASE_URL", "https://api.minimax.io")
@@ -312,6 +317,11 @@ ATLASCLOUD_API_KEY = env_str("ATLASCLOUD_API_KEY", "")
 ATLASCLOUD_BASE_URL = env_url("ATLASCLOUD_BASE_URL", "https://api.atlascloud.ai")
 PROVIDER_CONNECT_TIMEOUT = env_int("PROVIDER_CONNECT_TIMEOUT", 5, minimum=1)
 PROVIDER_READ_TIMEOUT = env_int("PROVIDER_READ_TIMEOUT", 30, minimum=1)
+# The sandbox serves jobs when no real provider has a key, unless set explicitly.
+_any_provider_key = any((MINIMAX_API_KEY, SEGMIND_API_KEY, AIMLAPI_API_KEY, ATLASCLOUD_API_KEY))
+SANDBOX_ENABLED = env_bool("SANDBOX_ENABLED", not _any_provider_key)
+# Largest video we accept from a provider.
+MAX_OUTPUT_BYTES = env_int("MAX_OUTPUT_BYTES", 500 * 1024 * 1024, minimum=1024)
 
 # --- Outbound requests to customer URLs (images, webhooks) -----------------
 # Hosts exempt from the private-address rules: for local development and

@@ -99,6 +99,10 @@ class ProviderAdapter:
 
     name: ClassVar[str]
     supports_cancel: ClassVar[bool] = False
+    # True when submitting the same idempotency key twice starts one upstream job,
+    # so a submission interrupted by a crash may be retried safely.
+    idempotent_submit: ClassVar[bool] = False
+    supported_models: ClassVar[frozenset[str]] = frozenset()
 
     def submit(self, request: SubmitRequest) -> UpstreamResult:
         raise NotImplementedError
@@ -120,5 +124,5 @@ class ProviderAdapter:
             raise ProviderError(ErrorKind.TRANSIENT, "no_output", "The provider returned no output URL.")
         return result.output_url
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Release pooled connections."""

@@ -1,0 +1,25 @@
+"""Our storage: saving outputs and handing out expiring signed links."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core import signing
+from django.core.files.storage import default_storage
+
+_SALT = "videogen.files"
+
+
+def signed_url(name: str, *, download_as: str = "") -> str:
+    """An absolute link to a stored file that needs no API key and expires."""
+    if not name:
+        return ""
+    if settings.STORAGE_BACKEND == "s3":
+        return default_storage.url(name, expire=settings.SIGNED_URL_TTL_SECONDS)
+    token = signing.TimestampSigner(salt=_SALT).sign_object({"n": name, "d": download_as})
+    return f"{settings.PUBLIC_BASE_URL}/files/{token}"
+
+
+def signed_name(token: str) -> tuple[str, str]:
+    """The file name and download name a token grants; raises signing.BadSignature when invalid or expired."""
+    payload = signing.TimestampSigner(salt=_SALT).unsign_object(token, max_age=settings.SIGNED_URL_TTL_SECONDS)
+    return payload["n"], payload.get("d", "")

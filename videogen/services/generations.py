@@ -1,0 +1,181 @@
+"""Accepting, cancelling and retrying generations."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import ApiKey, Organization, User
+from billing import selectors as billing_selectors
+from billing.errors import InsufficientCredits, SpendLimitExceeded
+from billing.services import credits_hold, rejection_record
+from videogen import catalog, outbound
+from videogen.catalog import ParamError
+from videogen.models import ACTIVE_STATUSES, Generation, Source, Status, Transition
+from videogen.services import uploads
+from videogen.services.state import finish_unpaid
+from webhooks.models import EventType
+
+logger = logging.getLogger(__name__)
+
+# How long after acceptance the sweep submits a job whose submit task was lost.
+SUBMIT_SAFETY_NET = timedelta(seconds=15)
+MAX_METADATA_KEYS = 50
+MAX_METADATA_VALUE = 500
+GENERATION_EVENTS = {t.value for t in EventType if t.value.startswith("generation.")}
+
+
+def _check_metadata(metadata: Any) -> dict[str, str]:
+    if metadata in (None, ""):
+        return {}
+    if not isinstance(metadata, dict):
+        raise ParamError("metadata", "type", "metadata: must be an object of string keys and string values.")
+    if len(metadata) > MAX_METADATA_KEYS:
+        raise ParamError("metadata", "max_keys", f"metadata: at most {MAX_METADATA_KEYS} keys.")
+    for key, value in metadata.items():
+        if not isinstance(value, str | int | float | bool) or len(str(value)) > MAX_METADATA_VALUE:
+            raise ParamError(
+                f"metadata.{key}",
+                "type",
+                f"metadata.{key}: must be a string of at most {MAX_METADATA_VALUE} characters.",
+            )
+    return {str(k): str(v) for k, v in metadata.items()}
+
+
+def _check_webhook(url: str, events: Any) -> tuple[str, list[str]]:
+    if not url:
+        return "", []
+    try:
+        outbound.check_url(url, field="webhook")
+    except outbound.UnsafeURLError as exc:
+        raise ParamError("webhook", exc.reason, exc.message) from None
+    if events in (None, ""):
+        return url, sorted(GENERATION_EVENTS)
+    if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
+        raise ParamError("webhook_events_filter", "type", "webhook_events_filter: must be a list of event types.")
+    unknown = [e for e in events if e not in GENERATION_EVENTS]
+    if unknown:
+        allowed = ", ".join(sorted(GENERATION_EVENTS))
+        raise ParamError(
+            "webhook_events_filter", "allowed_values", f"webhook_events_filter: {unknown[0]!r} is not one of {allowed}."
+        )
+    return url, events
+
+
+def _resolve_images(organization: Organization, params: dict[str, Any]) -> dict[str, Any]:
+    resolved = dict(params)
+    for field in catalog.IMAGE_FIELDS:
+        if resolved.get(field):
+            resolved[field] = uploads.image_resolve(
+                organization=organization, value=resolved[field], field=field
+            ).public_id
+    return resolved
+
+
+def generation_create(
+    *,
+    organization: Organization,
+    model: str,
+    params: dict[str, Any],
+    source: str = Source.API,
+    api_key: ApiKey | None = None,
+    user: User | None = None,
+    webhook_url: str = "",
+    webhook_events: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    pinned_provider: str = "",
+) -> Generation:
+    """Validate, price and accept a request: the job and its credit hold commit together.
+
+    Raises ParamError (bad input), PricingError, InsufficientCredits or
+    SpendLimitExceeded; in every case nothing is created or charged.
+    """
+    normalized = catalog.validate_params(model, params)
+    quote = billing_selectors.price_quote(catalog.variant_for(model, normalized))
+    clean_metadata = _check_metadata(metadata)
+    hook_url, hook_events = _check_webhook(webhook_url or "", webhook_events)
+    normalized = _resolve_images(organization, normalized)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            generation = Generation.objects.create(
+                organization=organization,
+                api_key=api_key,
+                created_by=user,
+                source=source,
+                model=model,
+                input=normalized,
+                variant_key=quote.variant_key,
+                price_micros=quote.price_micros,
+                upstream_cost_micros=quote.upstream_cost_micros,
+                metadata=clean_metadata,
+                webhook_url=hook_url,
+                webhook_events=hook_events,
+                pinned_provider=pinned_provider,
+                created_at=now,
+                next_poll_at=now + SUBMIT_SAFETY_NET,
+                deadline_at=now + timedelta(seconds=settings.GENERATION_DEADLINE_SECONDS),
+            )
+            Transition.objects.create(generation=generation, to_status=Status.QUEUED, detail="accepted", at=now)
+            credits_hold(
+                organization=organization,
+                amount_micros=quote.price_micros,
+                reference=generation.public_id,
+                api_key=api_key,
+            )
+            transaction.on_commit(lambda: _enqueue_submit(generation.pk))
+    except (InsufficientCredits, SpendLimitExceeded) as exc:
+        rejection_record(organization=organization, api_key=api_key, error=exc, model=model)
+        raise
+    return generation
+
+
+def _enqueue_submit(generation_id: int) -> None:
+    from django_q.tasks import async_task
+
+    try:
+        async_task("videogen.tasks.generation_submit", generation_id, task_name=f"submit-{generation_id}")
+    except Exception:  # the sweep's safety net submits it anyway
+        logger.exception("Could not enqueue submission of generation %s", generation_id)
+
+
+def generation_cancel(*, generation: Generation, reason: str = "Canceled by the customer.") -> bool:
+    """Cancel an active job: stop polling, release the hold, and cancel upstream where supported.
+
+    Returns False when the job had already finished (nothing changes then).
+    """
+    if generation.status not in ACTIVE_STATUSES:
+        return False
+    ended = finish_unpaid(generation, Status.CANCELED, code="canceled", message=reason)
+    if ended and generation.upstream_id:
+        from django_q.tasks import async_task
+
+        transaction.on_commit(
+            lambda: async_task(
+                "videogen.tasks.generation_cancel_upstream", generation.pk, task_name=f"cancel-{generation.pk}"
+            )
+        )
+    return ended
+
+
+def generation_retry(*, generation: Generation, provider: str, staff_user: User | None = None) -> Generation:
+    """Run a finished job's input again as a new job pinned to `provider` (operators' retry).
+
+    The new job is priced and held like any other, so the customer again pays only if it succeeds.
+    """
+    retry = generation_create(
+        organization=generation.organization,
+        model=generation.model,
+        params=generation.input,
+        source=generation.source,
+        api_key=generation.api_key,
+        user=staff_user,
+        metadata={**generation.metadata, "retry_of": generation.public_id},
+        pinned_provider=provider,
+    )
+    return retry

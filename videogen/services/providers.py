@@ -1,0 +1,114 @@
+"""Provider health and the record of every call we make to a provider."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from videogen.models import Generation, Provider, ProviderCall, ProviderRoute
+from videogen.providers.base import ProviderError, UpstreamResult
+
+T = TypeVar("T")
+
+# An unhealthy provider gets one trial job again after this long (half-open circuit).
+UNHEALTHY_COOLDOWN = timedelta(minutes=10)
+
+_KEY_SETTINGS = {
+    "minimax": "MINIMAX_API_KEY",
+    "segmind": "SEGMIND_API_KEY",
+    "aimlapi": "AIMLAPI_API_KEY",
+    "atlascloud": "ATLASCLOUD_API_KEY",
+}
+
+
+def provider_configured(name: str) -> bool:
+    if name == "sandbox":
+        return settings.SANDBOX_ENABLED
+    setting = _KEY_SETTINGS.get(name)
+    return bool(setting and getattr(settings, setting))
+
+
+def route_usable(route: ProviderRoute, now: Any = None) -> bool:
+    provider = route.provider
+    if not (route.enabled and provider.enabled and provider_configured(provider.name)):
+        return False
+    if provider.healthy:
+        return True
+    now = now or timezone.now()
+    return provider.unhealthy_since is None or now - provider.unhealthy_since > UNHEALTHY_COOLDOWN
+
+
+def provider_mark_unhealthy(name: str, reason: str) -> None:
+    """An account problem (bad key, upstream balance exhausted): route around it and tell operators."""
+    now = timezone.now()
+    Provider.objects.filter(name=name).update(
+        healthy=False, unhealthy_reason=reason[:300], unhealthy_since=now, last_error=reason[:500], last_error_at=now
+    )
+
+
+def provider_mark_healthy(name: str) -> None:
+    Provider.objects.filter(name=name, healthy=False).update(healthy=True, unhealthy_reason="", unhealthy_since=None)
+
+
+def _exchanges(items: list[Any]) -> list[dict[str, Any]]:
+    return [asdict(item) if hasattr(item, "__dataclass_fields__") else item for item in items][:10]
+
+
+@contextmanager
+def _timer() -> Iterator[Callable[[], int]]:
+    start = time.monotonic()
+    yield lambda: int((time.monotonic() - start) * 1000)
+
+
+def provider_call(
+    generation: Generation | None, provider: str, operation: str, call: Callable[[], T], *, record_ok: bool = True
+) -> T:
+    """Run one adapter call, recording its outcome and latency; ProviderError passes through.
+
+    Routine successful polls pass record_ok=False: thousands a minute would
+    bury the calls operators need to see.
+    """
+    with _timer() as elapsed:
+        try:
+            result = call()
+        except ProviderError as exc:
+            ProviderCall.objects.create(
+                generation=generation,
+                provider=provider,
+                operation=operation,
+                ok=False,
+                latency_ms=elapsed(),
+                error_kind=exc.kind,
+                error_code=exc.code[:60],
+                error_message=exc.message[:500],
+                exchanges=_exchanges(getattr(exc, "exchanges", [])),
+            )
+            Provider.objects.filter(name=provider).update(
+                last_error=f"{exc.code}: {exc.message}"[:500], last_error_at=timezone.now()
+            )
+            raise
+    if not record_ok:
+        return result
+    exchanges = result.exchanges if isinstance(result, UpstreamResult) else []
+    ProviderCall.objects.create(
+        generation=generation,
+        provider=provider,
+        operation=operation,
+        ok=True,
+        latency_ms=elapsed(),
+        exchanges=_exchanges(exchanges),
+    )
+    return result
+
+
+def provider_calls_prune(older_than: timedelta = timedelta(days=30)) -> int:
+    deleted, _ = ProviderCall.objects.filter(Q(created_at__lt=timezone.now() - older_than)).delete()
+    return deleted

@@ -1,0 +1,72 @@
+"""Customer images: every first or last frame becomes a checked Upload in our storage."""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import urlparse
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.http import Http404
+
+from accounts.models import Organization
+from videogen import outbound, selectors
+from videogen.catalog import ParamError
+from videogen.media import MAX_IMAGE_BYTES, ImageRuleError, decode_data_url_or_base64, validate_image
+from videogen.models import Upload
+
+
+def upload_create(*, organization: Organization, data: bytes, source_url: str = "", field: str = "file") -> Upload:
+    """Check an image against the seed rules and store it; raises ParamError naming `field`."""
+    try:
+        info = validate_image(data)
+    except ImageRuleError as exc:
+        raise ParamError(field, exc.rule, f"{field}: {exc.message}") from None
+    upload = Upload(
+        organization=organization,
+        content_type=info.content_type,
+        size_bytes=len(data),
+        width=info.width,
+        height=info.height,
+        source_url=source_url[:2000],
+    )
+    extension = "png" if info.format == "png" else "jpg"
+    upload.file.save(f"{organization.public_id}/{upload.public_id}.{extension}", ContentFile(data), save=False)
+    upload.save()
+    return upload
+
+
+def _fetch_image(value: str, field: str) -> bytes:
+    host = (urlparse(value).hostname or "").lower()
+    allowed = {h.lower() for h in settings.OUTBOUND_ALLOWED_HOSTS}
+    if urlparse(value).scheme != "https" and host not in allowed:
+        raise ParamError(field, "scheme", f"{field}: image URLs must use https.")
+    try:
+        return outbound.fetch(value, field=field, max_bytes=MAX_IMAGE_BYTES).body
+    except outbound.UnsafeURLError as exc:
+        raise ParamError(field, exc.reason, exc.message) from None
+
+
+def image_resolve(*, organization: Organization, value: str, field: str) -> Upload:
+    """Turn an upload id, an https URL, a data URL or raw base64 into a stored Upload."""
+    if value.startswith("upl_"):
+        try:
+            return selectors.upload_get(organization, value)
+        except Http404:
+            raise ParamError(field, "not_found", f"{field}: no upload {value!r} in this organization.") from None
+    if value.lower().startswith(("http://", "https://")):
+        return upload_create(organization=organization, data=_fetch_image(value, field), source_url=value, field=field)
+    try:
+        data = decode_data_url_or_base64(value)
+    except ImageRuleError as exc:
+        raise ParamError(field, exc.rule, f"{field}: {exc.message}") from None
+    if not data:
+        raise ParamError(field, "format", f"{field}: must be an https URL, a data URL, base64 or an upload id.")
+    return upload_create(organization=organization, data=data, field=field)
+
+
+def upload_data_url(upload: Upload) -> str:
+    """The image as a data URL, the form every provider accepts for first and last frames."""
+    with upload.file.open("rb") as handle:
+        encoded = base64.b64encode(handle.read()).decode()
+    return f"data:{upload.content_type};base64,{encoded}"

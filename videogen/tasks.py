@@ -1,0 +1,51 @@
+"""django-q2 entry points: take ids, load rows, call services. All safe to run twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from videogen.models import Generation, Status
+from videogen.services import pipeline, sweep
+
+
+def generation_submit(generation_id: int) -> None:
+    """Submit a newly accepted job upstream, then make sure a poller is following it."""
+    pipeline.generation_submit(generation_id)
+    poller_ensure()
+
+
+def generation_cancel_upstream(generation_id: int) -> None:
+    pipeline.generation_cancel_upstream(generation_id)
+
+
+def poll_loop() -> int:
+    """Scheduled every minute; sweeps for most of that minute unless another poller holds the lease."""
+    return sweep.poll_loop()
+
+
+def poller_ensure() -> None:
+    """Start a poll loop now if none is alive (after a worker restart, don't wait for the schedule)."""
+    if not sweep.poller_alive():
+        from django_q.tasks import async_task
+
+        async_task("videogen.tasks.poll_loop", task_name="poll-loop")
+
+
+def outputs_cleanup() -> int:
+    """Delete stored videos and posters past the retention period; returns how many jobs were cleaned."""
+    days = settings.OUTPUT_RETENTION_DAYS
+    if not days:
+        return 0
+    cutoff = timezone.now() - timedelta(days=days)
+    cleaned = 0
+    expired = Generation.objects.filter(status=Status.SUCCEEDED, completed_at__lt=cutoff, output_deleted_at=None)
+    for generation in expired.iterator():
+        for field in (generation.video, generation.poster):
+            if field:
+                field.storage.delete(field.name)
+        Generation.objects.filter(pk=generation.pk).update(output_deleted_at=timezone.now())
+        cleaned += 1
+    return cleaned
