@@ -1,0 +1,109 @@
+"""REST API: balance, ledger (cursor-paginated, newest first) and prices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing import selectors
+from billing.models import LedgerEntry
+from billing.money import usd_string
+from videogen.api_errors import ApiError
+
+LEDGER_DEFAULT_LIMIT = 20
+LEDGER_MAX_LIMIT = 100
+
+
+class BalanceView(APIView):
+    def get(self, request: Request) -> Response:
+        balance = selectors.balance_get(request.organization)
+        return Response(
+            {
+                "object": "balance",
+                "currency": balance.currency,
+                "balance": usd_string(balance.balance_micros),
+                "balance_micros": balance.balance_micros,
+                "held": usd_string(balance.held_micros),
+                "held_micros": balance.held_micros,
+                "available": usd_string(balance.available_micros),
+                "available_micros": balance.available_micros,
+            }
+        )
+
+
+def ledger_entry_data(entry: LedgerEntry) -> dict[str, Any]:
+    return {
+        "id": entry.public_id,
+        "object": "ledger_entry",
+        "kind": entry.kind,
+        "currency": "usd",
+        "amount": usd_string(entry.amount_micros),
+        "amount_micros": entry.amount_micros,
+        "held_delta": usd_string(entry.held_delta_micros),
+        "held_delta_micros": entry.held_delta_micros,
+        "balance_after": usd_string(entry.balance_after_micros),
+        "balance_after_micros": entry.balance_after_micros,
+        "reason": entry.reason,
+        "generation": entry.reference or None,
+        "api_key": entry.api_key.public_id if entry.api_key else None,
+        "created_at": entry.created_at.isoformat(),
+    }
+
+
+def _limit(raw: str | None) -> int:
+    if raw in (None, ""):
+        return LEDGER_DEFAULT_LIMIT
+    if not raw.isdigit() or not 1 <= int(raw) <= LEDGER_MAX_LIMIT:
+        raise ApiError(
+            400,
+            "invalid_request_error",
+            "invalid_parameter",
+            f"limit: must be a whole number from 1 to {LEDGER_MAX_LIMIT}.",
+            param="limit",
+        )
+    return int(raw)
+
+
+class LedgerView(APIView):
+    """Newest first. Pass `cursor` = the `next_cursor` of the previous page to get the next one."""
+
+    def get(self, request: Request) -> Response:
+        limit = _limit(request.query_params.get("limit"))
+        entries = selectors.ledger_list(request.organization)
+        cursor = request.query_params.get("cursor")
+        if cursor:
+            after = entries.filter(public_id=cursor).values_list("pk", flat=True).first()
+            if after is None:
+                raise ApiError(
+                    400,
+                    "invalid_request_error",
+                    "invalid_parameter",
+                    "cursor: not a cursor from this ledger.",
+                    param="cursor",
+                )
+            entries = entries.filter(pk__lt=after)
+        page = list(entries[: limit + 1])
+        has_more = len(page) > limit
+        page = page[:limit]
+        return Response(
+            {
+                "object": "list",
+                "data": [ledger_entry_data(entry) for entry in page],
+                "has_more": has_more,
+                "next_cursor": page[-1].public_id if has_more else None,
+            }
+        )
+
+
+class PricingView(APIView):
+    """Prices are public, like the pricing page: no key needed."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
+    def get(self, request: Request) -> Response:
+        return Response({"object": "list", "data": selectors.price_list()})

@@ -1,0 +1,102 @@
+"""The Stripe adapter: the only module that talks to Stripe's API or checks its signatures.
+
+It translates between our top-ups and Stripe's objects and nothing else; it
+never touches credit. Failures surface as BillingError with a message that
+can be shown to people.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import stripe
+from django.conf import settings
+
+from billing.errors import BillingError
+
+logger = logging.getLogger(__name__)
+
+TIMEOUT_SECONDS = 20
+NETWORK_RETRIES = 2
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    id: str
+    url: str
+
+
+def payments_configured() -> bool:
+    return bool(settings.STRIPE_SECRET_KEY and settings.STRIPE_WEBHOOK_SECRET)
+
+
+def _client() -> stripe.StripeClient:
+    if not settings.STRIPE_SECRET_KEY:
+        raise BillingError("Payments are not configured.")
+    base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
+    return stripe.StripeClient(
+        settings.STRIPE_SECRET_KEY,
+        base_addresses=base,
+        # The library sends an idempotency key with each POST, so its retries never double-create.
+        max_network_retries=NETWORK_RETRIES,
+        http_client=stripe.HTTPXClient(timeout=TIMEOUT_SECONDS, allow_sync_methods=True),
+    )
+
+
+def customer_create(*, name: str, email: str, organization_public_id: str) -> str:
+    """A Stripe customer for an organization; the idempotency key makes a repeated call return the same one."""
+    try:
+        customer = _client().v1.customers.create(
+            params={"name": name, "email": email, "metadata": {"organization": organization_public_id}},
+            options={"idempotency_key": f"customer:{organization_public_id}"},
+        )
+    except stripe.StripeError as exc:
+        logger.warning("Stripe customer creation failed: %s", exc)
+        raise BillingError("The payment provider could not be reached. Please try again in a minute.") from exc
+    return customer.id
+
+
+def checkout_session_create(
+    *,
+    customer_id: str,
+    amount_cents: int,
+    currency: str,
+    product_name: str,
+    metadata: dict[str, str],
+    success_url: str,
+    cancel_url: str,
+    idempotency_key: str,
+) -> CheckoutSession:
+    """A one-time payment page for one credit purchase."""
+    params = {
+        "mode": "payment",
+        "customer": customer_id,
+        "client_reference_id": metadata["topup"],
+        "line_items": [
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": currency,
+                    "unit_amount": amount_cents,
+                    "product_data": {"name": product_name},
+                },
+            }
+        ],
+        "metadata": metadata,
+        # Charges and refunds carry the payment intent; its metadata lets a refund find the top-up.
+        "payment_intent_data": {"metadata": metadata},
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }
+    try:
+        session = _client().v1.checkout.sessions.create(params=params, options={"idempotency_key": idempotency_key})
+    except stripe.StripeError as exc:
+        logger.warning("Stripe Checkout session creation failed: %s", exc)
+        raise BillingError("The payment provider could not be reached. Please try again in a minute.") from exc
+    return CheckoutSession(id=session.id, url=session.url)
+
+
+def webhook_verify(payload: bytes, signature_header: str | None) -> None:
+    """Raise stripe.SignatureVerificationError unless Stripe signed this body recently with our endpoint secret."""
+    stripe.Webhook.construct_event(payload, signature_header, settings.STRIPE_WEBHOOK_SECRET)

@@ -1,0 +1,121 @@
+"""Billing pages (balance, ledger, buying credit, settings) and the Stripe webhook endpoint."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import stripe
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import admin_required, org_required
+from billing import payments, selectors, services, stripe_api
+from billing.errors import BillingError
+from billing.forms import CreditSettingsForm, TopUpForm
+from billing.money import micros_to_decimal, usd_string
+
+logger = logging.getLogger(__name__)
+
+LEDGER_PAGE_SIZE = 25
+
+
+@org_required
+def billing_home(request: HttpRequest) -> HttpResponse:
+    organization = request.membership.organization
+    account = services.account_for(organization)
+    settings_form = CreditSettingsForm(
+        initial={
+            "low_balance_threshold_usd": micros_to_decimal(account.low_balance_threshold_micros),
+            "monthly_cap_usd": None
+            if account.monthly_cap_micros is None
+            else micros_to_decimal(account.monthly_cap_micros),
+        }
+    )
+    low, high = payments.topup_limits_micros()
+    context = {
+        "organization": organization,
+        "balance": selectors.balance_get(organization),
+        "account": account,
+        "ledger": Paginator(selectors.ledger_list(organization), LEDGER_PAGE_SIZE).get_page(request.GET.get("page")),
+        "payments_configured": stripe_api.payments_configured(),
+        "packs": [{"micros": m, "value": usd_string(m)} for m in payments.packs_micros()],
+        "topup_min": micros_to_decimal(low),
+        "topup_max": micros_to_decimal(high),
+        "topup_form": TopUpForm(),
+        "settings_form": settings_form,
+        "prices": selectors.price_list(),
+        "can_manage": request.membership.is_admin,
+    }
+    return render(request, "billing/billing.html", context)
+
+
+@admin_required
+@require_POST
+def topup_start(request: HttpRequest) -> HttpResponse:
+    """Send an owner or admin to Stripe Checkout for the chosen amount."""
+    form = TopUpForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("__all__", [])) or "Enter a valid amount.")
+        return redirect("billing:home")
+    try:
+        _topup, url = payments.topup_checkout_create(
+            organization=request.membership.organization,
+            amount_micros=form.cleaned_data["amount_micros"],
+            user=request.user,
+        )
+    except BillingError as exc:
+        messages.error(request, str(exc))
+        return redirect("billing:home")
+    return HttpResponseRedirect(url, status=303)
+
+
+@org_required
+def topup_return(request: HttpRequest, public_id: str, outcome: str) -> HttpResponse:
+    """Where Stripe sends the buyer back: the credit appears once Stripe's webhook confirms the payment."""
+    topup = selectors.topup_get(request.membership.organization, public_id)
+    return render(request, "billing/topup_return.html", {"topup": topup, "outcome": outcome})
+
+
+@admin_required
+@require_POST
+def settings_update(request: HttpRequest) -> HttpResponse:
+    form = CreditSettingsForm(request.POST)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            messages.error(request, f"{label}: {' '.join(errors)}" if label else " ".join(errors))
+        return redirect("billing:home")
+    threshold, cap = form.cleaned_micros()
+    services.credit_settings_update(
+        organization=request.membership.organization, low_balance_threshold_micros=threshold, monthly_cap_micros=cap
+    )
+    messages.success(request, "Billing settings saved.")
+    return redirect("billing:home")
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    """Stripe's signed events. Anything verified is acknowledged with 200, even if we ignore it:
+
+    a mismatch or an unknown organization is recorded for operators, and a
+    non-2xx answer would only make Stripe retry an event that can never apply.
+    """
+    try:
+        stripe_api.webhook_verify(request.body, request.headers.get("Stripe-Signature"))
+        event = json.loads(request.body)
+        event_id, event_type = event["id"], event["type"]
+        if not isinstance(event["data"]["object"], dict):
+            raise ValueError("an event carries its object")
+    except stripe.SignatureVerificationError:
+        return JsonResponse({"error": "invalid signature"}, status=400)
+    except (ValueError, KeyError, TypeError):
+        return JsonResponse({"error": "malformed event"}, status=400)
+    outcome = payments.stripe_event_apply(event)
+    logger.info("Stripe event %s (%s): %s", event_id, event_type, outcome)
+    return JsonResponse({"received": True, "outcome": outcome})
