@@ -1,0 +1,5 @@
+"""Native REST API routes, mounted under /api/v1/."""
+
+from __future__ import annotations
+
+urlpatterns: list = []
