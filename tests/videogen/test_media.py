@@ -199,6 +199,19 @@ def test_first_frame_opens_the_video_and_then_moves(renders: dict[str, Path]) ->
     assert abs(blue_edge(opening) - blue_edge(frames[-1])) >= 5
 
 
+def test_large_jpeg_first_frame_keeps_its_picture(tmp_path: Path) -> None:
+    image = Image.new("RGB", (2560, 1440), RED)
+    image.paste(BLUE, (1280, 0, 2560, 1440))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=90)
+    dest = tmp_path / "large.mp4"
+    render_sandbox_video(dest, width=320, height=180, duration_s=1, prompt="", first_frame=out.getvalue())
+    opening = decoded_frames(dest)[0]
+    assert close_to(mean_colour(opening, (10, 10, 100, 170)), RED)
+    assert close_to(mean_colour(opening, (220, 10, 310, 170)), BLUE)
+    assert abs(blue_edge(opening) - 160) <= 2
+
+
 def test_last_frame_closes_the_video(renders: dict[str, Path]) -> None:
     frames = decoded_frames(renders["first_last"])
     assert close_to(mean_colour(frames[-1], (0, 0, 320, 180)), GREEN)

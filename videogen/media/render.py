@@ -10,6 +10,7 @@ it; without one we show the prompt over a drifting colour gradient.
 from __future__ import annotations
 
 import colorsys
+import math
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -142,7 +143,7 @@ def _cover_box(
 def _prepared_source(data: bytes, out: tuple[int, int], max_zoom: float) -> Image.Image:
     """Decode an image once, shrunk to just the detail the zoom can show,
     so that each frame resamples as few pixels as possible."""
-    image = open_image_rgb(data)
+    image = open_image_rgb(data, min_side=math.ceil(max(out) * max_zoom))
     left, _, right, _ = _cover_box(image.size, out, max_zoom, 0.5, 0.5)
     scale = out[0] / (right - left)
     if scale < 1:
@@ -175,7 +176,7 @@ def _ken_burns_painter(first: bytes, last: bytes | None, width: int, height: int
 def _still_frame(data: bytes, out: tuple[int, int]) -> Image.Image:
     """The image cropped to fill the frame, computed once: the first picture
     keeps moving underneath while it fades in, which is motion enough."""
-    image = open_image_rgb(data)
+    image = open_image_rgb(data, min_side=max(out))
     return image.resize(out, Image.Resampling.LANCZOS, box=_cover_box(image.size, out, 1, 0.5, 0.5))
 
 
