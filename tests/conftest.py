@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.test import Client
 from rest_framework.test import APIClient
@@ -114,3 +117,27 @@ def _isolated_files(settings, tmp_path_factory: pytest.TempPathFactory) -> None:
 def _inline_poller(settings) -> None:
     """The poller works jobs inline, inside the test's transaction; concurrency tests raise this."""
     settings.POLL_CONCURRENCY = 1
+
+
+def ensure_default_data() -> None:
+    """Re-create what data migrations add (price rules, providers, routes, schedules).
+
+    Transactional tests end with a flush that empties every table, migration
+    data included; later tests would otherwise find no prices or routes.
+    """
+    prices = importlib.import_module("billing.migrations.0002_default_price_rules")
+    providers = importlib.import_module("videogen.migrations.0002_default_providers_and_schedules")
+    from billing.models import PriceRule
+
+    if not PriceRule.objects.exists():
+        prices.add_rules(django_apps, None)
+    providers.forwards(django_apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _default_data(request: pytest.FixtureRequest) -> None:
+    uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(request.fixturenames)
+    if not uses_db:
+        return
+    request.getfixturevalue("_django_db_helper")
+    ensure_default_data()

@@ -157,13 +157,17 @@ try:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a database URL we understand: {exc}") from None
-DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "") or None}
+# Each test run gets its own database, so several runs on one machine never collide.
+_test_name = env_str("TEST_DATABASE_NAME", "")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # Several processes (web + worker) share the file: wait for locks instead of failing.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
-    DATABASES["default"]["TEST"]["NAME"] = env_str("TEST_DATABASE_NAME", "") or str(VAR_DIR / "test.sqlite3")
+    _test_name = _test_name or str(VAR_DIR / f"test-{os.getpid()}.sqlite3")
+else:
+    _test_name = _test_name or f"test_{DATABASES['default']['NAME']}_{os.getpid()}"
+DATABASES["default"]["TEST"] = {"NAME": _test_name}
 IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -299,6 +303,10 @@ LOW_BALANCE_DEFAULT_USD = env_usd("LOW_BALANCE_DEFAULT_USD", "2.00")
 GENERATION_DEADLINE_SECONDS = env_int("GENERATION_DEADLINE_SECONDS", 30 * 60, minimum=10)
 POLL_BATCH_SIZE = env_int("POLL_BATCH_SIZE", 500, minimum=1)
 POLL_CONCURRENCY = env_int("POLL_CONCURRENCY", 32, minimum=1, maximum=512)
+# A job still `submitting` after this long had its worker die mid-call: it is
+# resubmitted to an idempotent provider, else failed unpaid. Keep it above the
+# longest provider request (PROVIDER_READ_TIMEOUT).
+SUBMIT_STUCK_SECONDS = env_int("SUBMIT_STUCK_SECONDS", 90, minimum=1)
 POLL_SWEEP_MS = env_int("POLL_SWEEP_MS", 500, minimum=50)
 # Seconds one poller task keeps sweeping before handing over to the next scheduled run.
 POLL_LOOP_SECONDS = env_int("POLL_LOOP_SECONDS", 50, minimum=1, maximum=100)

@@ -27,8 +27,8 @@ def poll_loop() -> int:
 
 
 def poller_ensure() -> None:
-    """Start a poll loop now if none is alive (after a worker restart, don't wait for the schedule)."""
-    if not sweep.poller_alive():
+    """Start a poll loop now if jobs are in flight and none is alive (don't wait for the schedule)."""
+    if sweep.poller_needed():
         from django_q.tasks import async_task
 
         async_task("videogen.tasks.poll_loop", task_name="poll-loop")

@@ -39,9 +39,6 @@ from videogen.services.uploads import upload_data_url
 
 logger = logging.getLogger(__name__)
 
-# A job stuck in `submitting` this long had its worker die mid-call.
-SUBMIT_STUCK_AFTER = timedelta(seconds=90)
-
 
 def poll_interval(age: timedelta, retry_after: float | None = None) -> timedelta:
     """Quick at first, slower later; a provider's Retry-After wins when longer."""
@@ -116,7 +113,7 @@ def generation_submit(generation_id: int, adapters: Adapters | None = None) -> N
         allowed_from=[Status.QUEUED],
         attempts=F("attempts") + 1,
         submitted_at=timezone.now(),
-        next_poll_at=timezone.now() + SUBMIT_STUCK_AFTER,
+        next_poll_at=timezone.now() + timedelta(seconds=settings.SUBMIT_STUCK_SECONDS),
     )
     if not claimed:
         return

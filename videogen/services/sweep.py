@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 CLAIM_LEASE = timedelta(seconds=60)
 POLLER_LEASE = "poller"
 POLLER_LEASE_TTL = timedelta(seconds=15)
+IDLE_EXIT = timedelta(seconds=10)
 
 
 @dataclass
@@ -140,19 +141,37 @@ def poller_alive() -> bool:
     return WorkerLease.objects.filter(name=POLLER_LEASE, expires_at__gt=timezone.now()).exists()
 
 
+def poller_needed() -> bool:
+    """Jobs are in flight and nobody is polling them."""
+    return _has_active_jobs() and not poller_alive()
+
+
+def _has_active_jobs() -> bool:
+    return Generation.objects.filter(status__in=ACTIVE_STATUSES).exists()
+
+
 def poll_loop(seconds: int | None = None) -> int:
-    """Sweep every POLL_SWEEP_MS for `seconds`, if no other poller holds the lease; returns sweeps run."""
+    """Sweep every POLL_SWEEP_MS for `seconds`, if no other poller holds the lease; returns sweeps run.
+
+    The loop ends early once no job has been active for IDLE_EXIT; the next
+    accepted job (or the minute schedule) starts another.
+    """
     holder = uuid.uuid4().hex
     if not _lease_take(holder):
         return 0
     deadline = time.monotonic() + (seconds or settings.POLL_LOOP_SECONDS)
     interval = settings.POLL_SWEEP_MS / 1000
     sweeps = 0
+    last_busy = time.monotonic()
     try:
         with Poller() as poller:
             while time.monotonic() < deadline:
                 stats = poller.sweep()
                 sweeps += 1
+                if stats.claimed or _has_active_jobs():
+                    last_busy = time.monotonic()
+                elif time.monotonic() - last_busy > IDLE_EXIT.total_seconds():
+                    break
                 if not _lease_renew(holder):
                     break
                 time.sleep(max(0.0, interval - stats.seconds))
