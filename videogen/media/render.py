@@ -73,7 +73,8 @@ def render_sandbox_video(
     """Render a browser-playable H.264 MP4 of exactly `duration_s` seconds to `dest`.
 
     The file is written beside `dest` and renamed onto it when complete, so a
-    reader never sees half a video and running twice is harmless. Raises
+    reader never sees half a video and running twice is harmless. As with
+    the provider, `last_frame` only counts together with `first_frame`. Raises
     ValueError for odd or non-positive sizes and ImageRuleError("corrupt")
     for frame images that cannot be decoded.
     """
