@@ -1,0 +1,143 @@
+"""Emulator of Segmind's serverless API (api.segmind.com), header `x-api-key`.
+
+v2 (async):
+- `POST /v2/{slug}` -> `{"request_id", "status": "QUEUED", "status_url", "response_url"}`
+- `GET /v2/requests/{id}/status` -> QUEUED / PROCESSING / COMPLETED (200),
+  FAILED as HTTP 422 with `error`; unknown or expired id: 404
+- `GET /v2/requests/{id}` -> `{"status": "COMPLETED", "output": ..., "metrics": ...}`;
+  `output_shape` picks how the video URL is wrapped: "url" (a string),
+  "list", "object" (`{"video": url}`) or "json_string" (a JSON text)
+
+v1 (sync): `POST /v1/{slug}` -> the video bytes (`sync_reply="bytes"`) or
+`{"video": url}` (`sync_reply="json"`).
+
+Errors are `{"error": message}` with the documented statuses; 406 is
+insufficient credits.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from tests.emulators.base import Job, JobState, ProviderEmulator, Reply, Request, Route, json_reply
+
+REQUIRED = {
+    "hailuo-02-fast": ("prompt", "first_frame_image"),
+    "hailuo-2.3-fast": ("prompt", "first_frame_image"),
+    "minimax-hailuo-2": ("prompt", "mode"),
+}
+_STATUS_NAMES = {
+    JobState.QUEUED: "QUEUED",
+    JobState.RUNNING: "PROCESSING",
+    JobState.SUCCEEDED: "COMPLETED",
+    JobState.FAILED: "FAILED",
+}
+
+
+class SegmindEmulator(ProviderEmulator):
+    job_id_prefix = "req_"
+
+    def __init__(self, *, output_shape: str = "url", sync_reply: str = "bytes", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.output_shape = output_shape
+        self.sync_reply = sync_reply
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("GET", re.compile(r"^/v2/requests/(?P<request_id>[^/]+)/status$"), "poll", self._status),
+            Route("GET", re.compile(r"^/v2/requests/(?P<request_id>[^/]+)$"), "result", self._result),
+            Route("POST", re.compile(r"^/v2/(?P<slug>[^/]+)$"), "submit", self._submit),
+            Route("POST", re.compile(r"^/v1/(?P<slug>[^/]+)$"), "submit", self._submit_sync),
+        ]
+
+    # --- provider-specific errors ---------------------------------------------------
+
+    def presented_key(self, request: Request) -> str:
+        return request.headers.get("x-api-key", "")
+
+    def insufficient_credit(self) -> Reply:
+        return self.error_body(406, "Insufficient credits. Please top up your account.")
+
+    # --- routes ----------------------------------------------------------------------
+
+    def _validate(self, slug: str, body: Any) -> Reply | None:
+        if slug not in REQUIRED:
+            return self.error_body(404, f"Model {slug} not found")
+        if not isinstance(body, dict):
+            return self.error_body(400, "Request body must be JSON")
+        missing = [name for name in REQUIRED[slug] if not body.get(name)]
+        if missing:
+            return self.error_body(400, f"Missing required parameter(s): {', '.join(missing)}")
+        if body.get("duration", 6) not in (6, 10, "6", "10"):
+            return self.error_body(400, "duration must be 6 or 10")
+        return None
+
+    def _submit(self, request: Request, slug: str, fail_with: str | None = None) -> Reply:
+        body = request.json()
+        problem = self._validate(slug, body)
+        if problem:
+            return problem
+        job = self.store.create({**body, "slug": slug}, error=fail_with)
+        return json_reply(
+            200,
+            {
+                "request_id": job.id,
+                "status": "QUEUED",
+                "status_url": self.url(f"/v2/requests/{job.id}/status"),
+                "response_url": self.url(f"/v2/requests/{job.id}"),
+            },
+        )
+
+    def _failed(self, job: Job) -> Reply:
+        return json_reply(422, {"request_id": job.id, "status": "FAILED", "error": job.error})
+
+    def _status(self, request: Request, request_id: str) -> Reply:
+        job = self.store.observe(request_id)
+        if job is None:
+            return self.error_body(404, "Request not found or expired")
+        if job.state == JobState.FAILED:
+            return self._failed(job)
+        return json_reply(200, {"request_id": job.id, "status": _STATUS_NAMES[job.state]})
+
+    def _output(self, job: Job) -> Any:
+        url = self.download_url(job.id)
+        return {
+            "url": url,
+            "list": [url],
+            "object": {"video": url},
+            "json_string": json.dumps({"video_url": url}),
+        }[self.output_shape]
+
+    def _result(self, request: Request, request_id: str) -> Reply:
+        job = self.store.get(request_id)
+        if job is None:
+            return self.error_body(404, "Request not found or expired")
+        if job.state == JobState.FAILED:
+            return self._failed(job)
+        if job.state != JobState.SUCCEEDED:
+            return json_reply(200, {"request_id": job.id, "status": _STATUS_NAMES[job.state]})
+        seconds = (job.completed_at or job.created_at) - job.created_at
+        return json_reply(
+            200,
+            {
+                "request_id": job.id,
+                "status": "COMPLETED",
+                "output": self._output(job),
+                "metrics": {"inference_time": round(seconds, 3)},
+            },
+        )
+
+    def _submit_sync(self, request: Request, slug: str, fail_with: str | None = None) -> Reply:
+        body = request.json()
+        problem = self._validate(slug, body)
+        if problem:
+            return problem
+        job = self.store.create({**body, "slug": slug}, error=fail_with)
+        job = self.store.finish(job.id)
+        if job.state == JobState.FAILED:
+            return self.error_body(400, job.error or "Generation failed")
+        if self.sync_reply == "json":
+            return json_reply(200, {"video": self.download_url(job.id)}, {"x-request-id": job.id})
+        return Reply(status=200, body=self.video_bytes, content_type="video/mp4", headers={"x-request-id": job.id})
