@@ -1,0 +1,278 @@
+"""MiniMax's own video API (api.minimax.io).
+
+Protocol:
+- `POST /v1/video_generation` (Bearer key) -> `task_id` and `base_resp`
+- `GET /v1/query/video_generation?task_id=` -> `status` (Preparing,
+  Queueing, Processing, Success, Fail) and, on success, `file_id`
+- `GET /v1/files/retrieve?file_id=` -> `file.download_url` (valid ~9 hours)
+
+MiniMax reports most errors as HTTP 200 with `base_resp.status_code` not 0;
+those codes are classified in `classify_base_resp`.
+
+Our models -> MiniMax ids:
+- hailuo-02       -> "MiniMax-Hailuo-02", resolution "768P" (6/10 s) or "1080P" (6 s)
+- hailuo-02-fast  -> "MiniMax-Hailuo-02", resolution "512P" (6/10 s); `go_fast`
+                     (with the prompt optimizer on) becomes `fast_pretreatment`
+- hailuo-2.3-fast -> "MiniMax-Hailuo-2.3-Fast", "768P" or "1080P", first frame required
+
+A successful poll carries no link: `result_url()` asks for the task's file id
+again and resolves it, so it works from the upstream id alone, any time later.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import httpx
+
+from videogen.providers._http import HttpProviderAdapter, Phase, ProviderHttp
+from videogen.providers.base import (
+    ErrorKind,
+    Exchange,
+    ProviderError,
+    SubmitRequest,
+    UpstreamResult,
+    UpstreamStatus,
+)
+
+MODEL_IDS = {
+    "hailuo-02": "MiniMax-Hailuo-02",
+    "hailuo-02-fast": "MiniMax-Hailuo-02",
+    "hailuo-2.3-fast": "MiniMax-Hailuo-2.3-Fast",
+}
+ALLOWED_RESOLUTIONS = {
+    "hailuo-02": {"768p", "1080p"},
+    "hailuo-02-fast": {"512p"},
+    "hailuo-2.3-fast": {"768p", "1080p"},
+}
+DEFAULT_RESOLUTION = {"hailuo-02": "768p", "hailuo-02-fast": "512p", "hailuo-2.3-fast": "768p"}
+
+_STATUSES = {
+    "preparing": UpstreamStatus.QUEUED,
+    "queueing": UpstreamStatus.QUEUED,
+    "processing": UpstreamStatus.RUNNING,
+    "success": UpstreamStatus.SUCCEEDED,
+    "fail": UpstreamStatus.FAILED,
+    "failed": UpstreamStatus.FAILED,
+}
+
+# base_resp.status_code -> (kind, code). Codes not listed: 2xxx are request
+# errors (PERMANENT), anything else is treated as a passing upstream fault.
+_BASE_RESP_CODES: dict[int, tuple[ErrorKind, str]] = {
+    1000: (ErrorKind.TRANSIENT, "upstream_error"),
+    1001: (ErrorKind.TRANSIENT, "upstream_timeout"),
+    1002: (ErrorKind.TRANSIENT, "rate_limited"),
+    1004: (ErrorKind.ACCOUNT, "unauthorized"),
+    1008: (ErrorKind.ACCOUNT, "upstream_insufficient_credit"),
+    1013: (ErrorKind.TRANSIENT, "upstream_error"),
+    1024: (ErrorKind.TRANSIENT, "upstream_error"),
+    1026: (ErrorKind.PERMANENT, "content_blocked"),
+    1027: (ErrorKind.PERMANENT, "content_blocked"),
+    1033: (ErrorKind.TRANSIENT, "upstream_error"),
+    1039: (ErrorKind.TRANSIENT, "rate_limited"),
+    2013: (ErrorKind.PERMANENT, "invalid_request"),
+    2049: (ErrorKind.ACCOUNT, "unauthorized"),
+}
+
+
+def classify_base_resp(status_code: int) -> tuple[ErrorKind, str]:
+    """ErrorKind and our code for a MiniMax `base_resp.status_code` other than 0."""
+    if status_code in _BASE_RESP_CODES:
+        return _BASE_RESP_CODES[status_code]
+    if 2000 <= status_code < 3000:
+        return ErrorKind.PERMANENT, "invalid_request"
+    return ErrorKind.TRANSIENT, "upstream_error"
+
+
+def _base_resp_error(body: Any) -> tuple[int, str] | None:
+    if not isinstance(body, dict):
+        return None
+    base_resp = body.get("base_resp")
+    if not isinstance(base_resp, dict):
+        return None
+    try:
+        code = int(base_resp.get("status_code", 0))
+    except (TypeError, ValueError):
+        return None
+    if code == 0:
+        return None
+    return code, str(base_resp.get("status_msg") or "")
+
+
+def parse_callback(body: Any) -> tuple[str | None, dict[str, Any] | None]:
+    """Read a POST MiniMax made to our `callback_url`.
+
+    Returns `(challenge, None)` for the verification request: the view must
+    answer `{"challenge": challenge}` within 3 seconds. Returns
+    `(None, update)` for a status update, where update holds `task_id`,
+    `status` (an UpstreamStatus, or None when MiniMax sent one we do not
+    know), `file_id` and, for failures, `error_code` / `error_message`.
+    Returns `(None, None)` for anything else.
+    """
+    if not isinstance(body, dict):
+        return None, None
+    challenge = body.get("challenge")
+    if challenge is not None:
+        return str(challenge), None
+    task_id = body.get("task_id")
+    if not task_id:
+        return None, None
+    status = _STATUSES.get(str(body.get("status") or "").lower())
+    file_id = body.get("file_id")
+    update: dict[str, Any] = {
+        "task_id": str(task_id),
+        "status": status,
+        "file_id": str(file_id) if file_id else None,
+        "error_code": None,
+        "error_message": None,
+    }
+    error = _base_resp_error(body)
+    if error is not None:
+        update["status"] = UpstreamStatus.FAILED
+        update["error_code"] = classify_base_resp(error[0])[1]
+        update["error_message"] = f"MiniMax error {error[0]}: {error[1]}"
+    elif status == UpstreamStatus.FAILED:
+        update["error_code"] = "generation_failed"
+    return None, update
+
+
+class MiniMaxAdapter(HttpProviderAdapter):
+    """Generates videos through MiniMax's own API."""
+
+    name: ClassVar[str] = "minimax"
+    supported_models: ClassVar[frozenset[str]] = frozenset(MODEL_IDS)
+
+    def _make_http(self, client: httpx.Client) -> ProviderHttp:
+        return ProviderHttp(
+            client,
+            self.base_url,
+            headers={"Authorization": f"Bearer {self.api_key}"},
+            secrets=[self.api_key],
+        )
+
+    # --- submit -------------------------------------------------------------
+
+    def _body(self, request: SubmitRequest) -> dict[str, Any]:
+        params = request.params
+        resolution = str(params.get("resolution") or DEFAULT_RESOLUTION[request.model]).lower()
+        duration = int(params.get("duration") or 6)
+        if resolution not in ALLOWED_RESOLUTIONS[request.model]:
+            raise self._invalid(f"{request.model} at MiniMax cannot render {resolution}.")
+        if duration not in (6, 10) or (resolution == "1080p" and duration != 6):
+            raise self._invalid(f"MiniMax cannot render {duration} s at {resolution}.")
+        if request.model == "hailuo-2.3-fast" and not params.get("first_frame_image"):
+            raise self._invalid("hailuo-2.3-fast needs a first frame image.", code="missing_first_frame")
+        prompt_optimizer = bool(params.get("prompt_optimizer", True))
+        body: dict[str, Any] = {
+            "model": MODEL_IDS[request.model],
+            "prompt": params.get("prompt") or "",
+            "duration": duration,
+            "resolution": resolution.upper(),
+            "prompt_optimizer": prompt_optimizer,
+        }
+        if params.get("go_fast") and prompt_optimizer and request.model != "hailuo-2.3-fast":
+            body["fast_pretreatment"] = True
+        for key in ("first_frame_image", "last_frame_image"):
+            if params.get(key):
+                body[key] = params[key]
+        if request.callback_url:
+            body["callback_url"] = request.callback_url
+        return body
+
+    def submit(self, request: SubmitRequest) -> UpstreamResult:
+        """Create a MiniMax task; the job starts QUEUED under MiniMax's task id."""
+        exchanges = self._begin(request)
+        body = self._body(request)
+        data = self._call("POST", "/v1/video_generation", exchanges, Phase.SUBMIT, json=body)
+        task_id = str(data.get("task_id") or "")
+        if not task_id:
+            raise self._bad_response("MiniMax accepted the request but sent no task_id.", exchanges)
+        return UpstreamResult(upstream_id=task_id, status=UpstreamStatus.QUEUED, exchanges=exchanges)
+
+    # --- poll -----------------------------------------------------------------
+
+    def _query(self, task_id: str, exchanges: list[Exchange]) -> dict[str, Any]:
+        return self._call("GET", "/v1/query/video_generation", exchanges, Phase.POLL, params={"task_id": task_id})
+
+    def poll(self, upstream_id: str) -> UpstreamResult:
+        """Ask MiniMax where the task is. Success carries no URL: see result_url()."""
+        exchanges = self._begin()
+        data = self._query(upstream_id, exchanges)
+        raw_status = str(data.get("status") or "")
+        status = _STATUSES.get(raw_status.lower())
+        if status is None:
+            raise self._bad_response(f"MiniMax sent an unknown task status {raw_status!r}.", exchanges)
+        result = UpstreamResult(upstream_id=upstream_id, status=status, exchanges=exchanges)
+        if status == UpstreamStatus.FAILED:
+            result.error_code = "generation_failed"
+            result.error_message = str(
+                data.get("error_message") or data.get("fail_reason") or "MiniMax reported the task as failed."
+            )
+        return result
+
+    # --- result -----------------------------------------------------------------
+
+    def result_url(self, result: UpstreamResult) -> str:
+        """Resolve the finished task's file id to a fresh download link.
+
+        The exchanges are appended to `result.exchanges`.
+        """
+        if result.output_url:
+            return result.output_url
+        exchanges = result.exchanges
+        data = self._query(result.upstream_id, exchanges)
+        file_id = data.get("file_id")
+        if not file_id or str(data.get("status", "")).lower() != "success":
+            raise self.http.fail(
+                ErrorKind.TRANSIENT,
+                "no_output",
+                f"MiniMax task {result.upstream_id} has no file yet (status {data.get('status')!r}).",
+                exchanges=exchanges,
+            )
+        return self.file_download_url(str(file_id), exchanges=exchanges)
+
+    def file_download_url(self, file_id: str, *, exchanges: list[Exchange] | None = None) -> str:
+        """The download link of a MiniMax file id (e.g. one a callback delivered)."""
+        exchanges = exchanges if exchanges is not None else []
+        data = self._call("GET", "/v1/files/retrieve", exchanges, Phase.RESULT, params={"file_id": file_id})
+        file_info = data.get("file")
+        url = file_info.get("download_url") if isinstance(file_info, dict) else None
+        if not url:
+            raise self.http.fail(
+                ErrorKind.TRANSIENT,
+                "no_output",
+                f"MiniMax returned no download_url for file {file_id}.",
+                exchanges=exchanges,
+            )
+        return str(url)
+
+    # --- plumbing -----------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        exchanges: list[Exchange],
+        phase: Phase,
+        *,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        status, data = self.http.request_json(method, path, exchanges=exchanges, phase=phase, json=json, params=params)
+        if not isinstance(data, dict):
+            raise self._bad_response(f"MiniMax answered {path} with {type(data).__name__}.", exchanges)
+        error = _base_resp_error(data)
+        if error is not None:
+            raise self._base_resp_failure(error, status, exchanges)
+        return data
+
+    def _base_resp_failure(self, error: tuple[int, str], status: int, exchanges: list[Exchange]) -> ProviderError:
+        code, message = error
+        kind, our_code = classify_base_resp(code)
+        return self.http.fail(
+            kind,
+            our_code,
+            f"MiniMax error {code}: {message or 'no detail'}",
+            exchanges=exchanges,
+            status_code=status,
+        )
