@@ -1,0 +1,237 @@
+"""Segmind's serverless API (api.segmind.com), header `x-api-key`.
+
+v2, asynchronous (the default here):
+- `POST /v2/{slug}` -> `request_id`, `status_url`, `response_url`
+- `GET /v2/requests/{id}/status` -> QUEUED, PROCESSING, COMPLETED; a FAILED
+  job is served as HTTP 422 whose body still says FAILED and carries `error`
+  (a job failure, not a transport error); an unknown or expired id is 404
+  (results are kept one hour)
+- `GET /v2/requests/{id}` -> the result body; every model puts its result
+  under `output`, whose shape varies (a URL, a list, an object, or a JSON
+  string), so the video URL is looked for leniently
+
+v1, synchronous (`SegmindAdapter(..., synchronous=True)`): `POST /v1/{slug}`
+answers with the video bytes, which submit() streams to a temporary file.
+
+406 means our Segmind account is out of credits.
+
+Our models -> Segmind slugs (same names): hailuo-02-fast, hailuo-2.3-fast,
+minimax-hailuo-2. The first two need a first frame image; minimax-hailuo-2
+takes its first frame as `image_url` and a `mode` of standard or pro.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+
+from videogen.providers._http import HttpProviderAdapter, Phase, ProviderHttp, body_message
+from videogen.providers.base import (
+    ErrorKind,
+    Exchange,
+    SubmitRequest,
+    UpstreamResult,
+    UpstreamStatus,
+)
+
+SLUGS = {
+    "hailuo-02-fast": "hailuo-02-fast",
+    "hailuo-2.3-fast": "hailuo-2.3-fast",
+    "minimax-hailuo-2": "minimax-hailuo-2",
+}
+_STATUSES = {
+    "QUEUED": UpstreamStatus.QUEUED,
+    "PROCESSING": UpstreamStatus.RUNNING,
+    "COMPLETED": UpstreamStatus.SUCCEEDED,
+    "FAILED": UpstreamStatus.FAILED,
+}
+# Segmind reports content/RAI blocks as an ordinary FAILED: recognise them by wording.
+_BLOCK_WORDS = ("content", "safety", "moderat", "nsfw", "rai ", "sensitive", "policy")
+_URL_KEYS = ("video", "video_url", "url", "output_url", "download_url", "output", "outputs", "result", "data")
+
+
+def find_video_url(value: Any, depth: int = 0) -> str | None:
+    """The first http(s) URL in a result body, under the keys providers commonly use."""
+    if depth > 5 or value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith(("http://", "https://")):
+            return text
+        if text[:1] in "[{":
+            try:
+                return find_video_url(json.loads(text), depth + 1)
+            except ValueError:
+                return None
+        return None
+    if isinstance(value, list):
+        for item in value:
+            found = find_video_url(item, depth + 1)
+            if found:
+                return found
+        return None
+    if isinstance(value, dict):
+        for key in _URL_KEYS:
+            found = find_video_url(value.get(key), depth + 1)
+            if found:
+                return found
+    return None
+
+
+def _failure_code(detail: str) -> str:
+    lowered = f"{detail.lower()} "
+    return "content_blocked" if any(word in lowered for word in _BLOCK_WORDS) else "generation_failed"
+
+
+class SegmindAdapter(HttpProviderAdapter):
+    """Generates videos through Segmind (v2 async by default, v1 sync on request)."""
+
+    name: ClassVar[str] = "segmind"
+    supported_models: ClassVar[frozenset[str]] = frozenset(SLUGS)
+
+    def __init__(
+        self,
+        *,
+        client: httpx.Client,
+        api_key: str,
+        base_url: str,
+        owns_client: bool = False,
+        synchronous: bool = False,
+        download_dir: Path | None = None,
+    ) -> None:
+        super().__init__(client=client, api_key=api_key, base_url=base_url, owns_client=owns_client)
+        self.synchronous = synchronous
+        self.download_dir = download_dir
+
+    def _make_http(self, client: httpx.Client) -> ProviderHttp:
+        return ProviderHttp(
+            client,
+            self.base_url,
+            headers={"x-api-key": self.api_key},
+            secrets=[self.api_key],
+            credit_statuses={406},
+        )
+
+    # --- submit ---------------------------------------------------------------
+
+    def _body(self, request: SubmitRequest) -> dict[str, Any]:
+        params = request.params
+        first_frame = params.get("first_frame_image")
+        body: dict[str, Any] = {
+            "prompt": params.get("prompt") or "",
+            "prompt_optimizer": bool(params.get("prompt_optimizer", True)),
+        }
+        if request.model == "minimax-hailuo-2":
+            mode = params.get("mode") or "standard"
+            if mode not in ("standard", "pro"):
+                raise self._invalid(f"minimax-hailuo-2 has no mode {mode!r}.")
+            body["mode"] = mode
+            if first_frame:
+                body["image_url"] = first_frame
+        else:
+            if not first_frame:
+                raise self._invalid(f"{request.model} needs a first frame image.", code="missing_first_frame")
+            body["first_frame_image"] = first_frame
+            body["duration"] = int(params.get("duration") or 6)
+        if request.model == "hailuo-02-fast":
+            body["go_fast"] = bool(params.get("go_fast", False))
+        if request.model == "hailuo-2.3-fast":
+            body["resolution"] = str(params.get("resolution") or "768p").lower()
+        if params.get("last_frame_image") and request.model != "hailuo-2.3-fast":
+            body["last_frame_image"] = params["last_frame_image"]
+        return body
+
+    def submit(self, request: SubmitRequest) -> UpstreamResult:
+        """Queue a v2 request (QUEUED), or in synchronous mode wait for the video itself."""
+        exchanges = self._begin(request)
+        body = self._body(request)
+        slug = SLUGS[request.model]
+        if self.synchronous:
+            return self._submit_sync(request, slug, body, exchanges)
+        _, data = self.http.request_json("POST", f"/v2/{slug}", exchanges=exchanges, phase=Phase.SUBMIT, json=body)
+        request_id = data.get("request_id") if isinstance(data, dict) else None
+        if not request_id:
+            raise self._bad_response("Segmind accepted the request but sent no request_id.", exchanges)
+        return UpstreamResult(upstream_id=str(request_id), status=UpstreamStatus.QUEUED, exchanges=exchanges)
+
+    def _submit_sync(
+        self, request: SubmitRequest, slug: str, body: dict[str, Any], exchanges: list[Exchange]
+    ) -> UpstreamResult:
+        answer = self.http.post_for_file(f"/v1/{slug}", json=body, exchanges=exchanges, download_dir=self.download_dir)
+        upstream_id = answer.headers.get("x-request-id") or f"sync-{request.idempotency_key}"
+        if answer.path is not None:
+            return UpstreamResult(
+                upstream_id=upstream_id,
+                status=UpstreamStatus.SUCCEEDED,
+                output_path=answer.path,
+                exchanges=exchanges,
+            )
+        url = find_video_url(answer.body)
+        if not url:
+            raise self._bad_response("Segmind answered without a video or a video URL.", exchanges)
+        return UpstreamResult(
+            upstream_id=upstream_id, status=UpstreamStatus.SUCCEEDED, output_url=url, exchanges=exchanges
+        )
+
+    # --- poll -------------------------------------------------------------------
+
+    def poll(self, upstream_id: str) -> UpstreamResult:
+        """Read the request's status; on COMPLETED also fetch the result's video URL."""
+        exchanges = self._begin()
+        if self.synchronous and upstream_id.startswith("sync-"):
+            raise self.http.fail(
+                ErrorKind.PERMANENT,
+                "expired",
+                "A synchronous Segmind request has nothing to poll.",
+                exchanges=exchanges,
+            )
+        data = self._get_tolerating_failed(f"/v2/requests/{upstream_id}/status", exchanges, Phase.POLL)
+        status = self._status_of(data, exchanges)
+        result = UpstreamResult(upstream_id=upstream_id, status=status, exchanges=exchanges)
+        if status == UpstreamStatus.FAILED:
+            self._mark_failed(result, data)
+        elif status == UpstreamStatus.SUCCEEDED:
+            self._fetch_output(result)
+        return result
+
+    def _fetch_output(self, result: UpstreamResult) -> None:
+        exchanges = result.exchanges
+        data = self._get_tolerating_failed(f"/v2/requests/{result.upstream_id}", exchanges, Phase.RESULT)
+        if isinstance(data, dict) and data.get("status") == "FAILED":
+            result.status = UpstreamStatus.FAILED
+            self._mark_failed(result, data)
+            return
+        url = find_video_url(data.get("output") if isinstance(data, dict) else None) or find_video_url(data)
+        if not url:
+            raise self.http.fail(
+                ErrorKind.TRANSIENT,
+                "no_output",
+                "Segmind said COMPLETED but the result carries no video URL.",
+                exchanges=exchanges,
+            )
+        result.output_url = url
+
+    def _get_tolerating_failed(self, path: str, exchanges: list[Exchange], phase: Phase) -> Any:
+        status, data = self.http.request_json("GET", path, exchanges=exchanges, phase=phase, accept_statuses=(422,))
+        if status == 422 and not (isinstance(data, dict) and data.get("status") == "FAILED"):
+            # A 422 that does not describe a FAILED job is an ordinary request error.
+            self.http.raise_status(status, body_message(data), phase=phase, exchanges=exchanges)
+        return data
+
+    def _status_of(self, data: Any, exchanges: list[Exchange]) -> UpstreamStatus:
+        raw = data.get("status") if isinstance(data, dict) else None
+        status = _STATUSES.get(str(raw or "").upper())
+        if status is None:
+            raise self._bad_response(f"Segmind sent an unknown status {raw!r}.", exchanges)
+        return status
+
+    def _mark_failed(self, result: UpstreamResult, data: dict[str, Any]) -> None:
+        detail = data.get("error") or data.get("detail") or data.get("message")
+        if isinstance(detail, dict):
+            detail = detail.get("message") or json.dumps(detail)
+        message = self.http.redact(str(detail or "Segmind reported the request as FAILED."))
+        result.error_message = message
+        result.error_code = _failure_code(message)
