@@ -1,0 +1,182 @@
+"""The AI/ML API adapter against a loopback emulator of its MiniMax endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.emulators.aimlapi import AimlApiEmulator
+from tests.emulators.base import Fault, blackhole_port, refused_port
+from tests.emulators.helpers import EMULATOR_API_KEY, HTTP_FAULT_CASES, exchanges_text, poll_until_final
+from videogen.providers.aimlapi import AimlApiAdapter
+from videogen.providers.base import ErrorKind, ProviderError, SubmitRequest, UpstreamStatus
+
+pytest_plugins = ["tests.emulators.fixtures"]
+
+
+def adapter_for(base_url: str, client: httpx.Client, api_key: str = EMULATOR_API_KEY) -> AimlApiAdapter:
+    return AimlApiAdapter(client=client, api_key=api_key, base_url=base_url)
+
+
+@pytest.fixture
+def adapter(aimlapi_emulator: AimlApiEmulator, provider_http: httpx.Client) -> AimlApiAdapter:
+    return adapter_for(aimlapi_emulator.base_url, provider_http)
+
+
+def generation(model: str = "hailuo-02", **params: Any) -> SubmitRequest:
+    defaults: dict[str, Any] = {"prompt": "Mona Lisa puts on glasses", "duration": 6, "resolution": "768p"}
+    return SubmitRequest(model=model, params={**defaults, **params}, idempotency_key="gen_3")
+
+
+def test_it_generates_a_video_and_downloads_the_served_mp4(
+    aimlapi_emulator: AimlApiEmulator, adapter: AimlApiAdapter, provider_http: httpx.Client, mp4_bytes: bytes
+) -> None:
+    frame = "https://images.example.com/mona.jpg"
+    submitted = adapter.submit(generation(resolution="1080p", first_frame_image=frame, prompt_optimizer=False))
+    assert submitted.status == UpstreamStatus.QUEUED
+
+    polls = poll_until_final(adapter, submitted.upstream_id)
+    assert [p.status for p in polls] == [UpstreamStatus.QUEUED, UpstreamStatus.RUNNING, UpstreamStatus.SUCCEEDED]
+
+    assert provider_http.get(adapter.result_url(polls[-1])).content == mp4_bytes
+    [job] = aimlapi_emulator.store.jobs()
+    assert job.params == {
+        "model": "minimax/hailuo-02",
+        "prompt": "Mona Lisa puts on glasses",
+        "prompt_optimizer": False,
+        "duration": 6,
+        "resolution": "1080P",
+        "first_frame_image": frame,
+    }
+    everything = exchanges_text([*submitted.exchanges, *[e for p in polls for e in p.exchanges]])
+    assert EMULATOR_API_KEY not in everything
+    api_calls = [r for r in aimlapi_emulator.requests if r.path.startswith("/v2/")]
+    assert {r.headers.get("authorization") for r in api_calls} == {f"Bearer {EMULATOR_API_KEY}"}
+
+
+@pytest.mark.parametrize(
+    ("model", "params", "code"),
+    [
+        ("hailuo-02-fast", {}, "unsupported_model"),
+        ("hailuo-02", {"resolution": "512p"}, "unsupported_params"),
+        ("hailuo-02", {"resolution": "1080p", "duration": 10}, "unsupported_params"),
+    ],
+)
+def test_it_refuses_what_aiml_cannot_render_without_calling_it(
+    aimlapi_emulator: AimlApiEmulator, adapter: AimlApiAdapter, model: str, params: dict[str, Any], code: str
+) -> None:
+    with pytest.raises(ProviderError) as caught:
+        adapter.submit(generation(model, **params))
+
+    assert (caught.value.kind, caught.value.code) == (ErrorKind.PERMANENT, code)
+    assert not aimlapi_emulator.requests
+
+
+@pytest.mark.parametrize(
+    ("detail", "code"),
+    [
+        ("The model could not finish the video.", "generation_failed"),
+        ("Prompt rejected by content moderation.", "content_blocked"),
+    ],
+)
+def test_a_failed_generation_carries_its_detail(
+    aimlapi_emulator: AimlApiEmulator, adapter: AimlApiAdapter, detail: str, code: str
+) -> None:
+    aimlapi_emulator.inject(Fault.JOB_FAILED, on="submit", message=detail)
+    generation_id = adapter.submit(generation()).upstream_id
+
+    final = poll_until_final(adapter, generation_id)[-1]
+
+    assert (final.status, final.error_code, final.error_message) == (UpstreamStatus.FAILED, code, detail)
+
+
+@pytest.mark.parametrize(("fault", "kind", "code"), HTTP_FAULT_CASES)
+def test_http_failures_on_submit_are_classified(
+    aimlapi_emulator: AimlApiEmulator, adapter: AimlApiAdapter, fault: Fault, kind: ErrorKind, code: str
+) -> None:
+    aimlapi_emulator.inject(fault, on="submit")
+
+    with pytest.raises(ProviderError) as caught:
+        adapter.submit(generation())
+
+    assert (caught.value.kind, caught.value.code) == (kind, code)
+    assert EMULATOR_API_KEY not in exchanges_text(caught.value.exchanges)
+
+
+def test_no_credits_is_aimls_403_and_an_account_problem(
+    aimlapi_emulator: AimlApiEmulator, adapter: AimlApiAdapter
+) -> None:
+    aimlapi_emulator.inject(Fault.INSUFFICIENT_CREDIT, on="submit")
+
+    with pytest.raises(ProviderError) as caught:
+        adapter.submit(generation())
+
+    assert (caught.value.status_code, caught.value.code) == (403, "upstream_insufficient_credit")
+
+
+def test_a_plain_403_stays_forbidden(aimlapi_emulator: AimlApiEmulator, adapter: AimlApiAdapter) -> None:
+    aimlapi_emulator.inject(Fault.FORBIDDEN, on="submit", message="This key may not use video models.")
+
+    with pytest.raises(ProviderError) as caught:
+        adapter.submit(generation())
+
+    assert (caught.value.kind, caught.value.code) == (ErrorKind.ACCOUNT, "forbidden")
+
+
+def test_an_unknown_generation_is_expired(adapter: AimlApiAdapter) -> None:
+    with pytest.raises(ProviderError) as caught:
+        adapter.poll("gen-404")
+
+    assert (caught.value.kind, caught.value.code, caught.value.status_code) == (ErrorKind.PERMANENT, "expired", 404)
+
+
+@pytest.mark.parametrize(
+    ("fault", "kind", "code"),
+    [
+        (Fault.SERVER_ERROR, ErrorKind.TRANSIENT, "server_error"),
+        (Fault.HTML_ERROR, ErrorKind.TRANSIENT, "bad_response"),
+        (Fault.MALFORMED_JSON, ErrorKind.TRANSIENT, "bad_response"),
+        (Fault.RATE_LIMITED, ErrorKind.TRANSIENT, "rate_limited"),
+    ],
+)
+def test_http_failures_on_poll_are_classified(
+    aimlapi_emulator: AimlApiEmulator, adapter: AimlApiAdapter, fault: Fault, kind: ErrorKind, code: str
+) -> None:
+    generation_id = adapter.submit(generation()).upstream_id
+    aimlapi_emulator.inject(fault, on="poll", status=200)
+
+    with pytest.raises(ProviderError) as caught:
+        adapter.poll(generation_id)
+
+    assert (caught.value.kind, caught.value.code) == (kind, code)
+
+
+def test_a_wrong_key_is_an_account_error_and_never_shown(
+    aimlapi_emulator: AimlApiEmulator, provider_http: httpx.Client
+) -> None:
+    wrong_key = "aiml-wrong-key-31337"
+
+    with pytest.raises(ProviderError) as caught:
+        adapter_for(aimlapi_emulator.base_url, provider_http, api_key=wrong_key).submit(generation())
+
+    assert (caught.value.kind, caught.value.code) == (ErrorKind.ACCOUNT, "unauthorized")
+    assert wrong_key not in exchanges_text(caught.value.exchanges)
+    assert wrong_key not in str(caught.value)
+
+
+def test_timeouts_and_refusals_are_transient(aimlapi_emulator: AimlApiEmulator, impatient_http: httpx.Client) -> None:
+    aimlapi_emulator.inject(Fault.READ_TIMEOUT, on="submit")
+    with pytest.raises(ProviderError) as read_timeout:
+        adapter_for(aimlapi_emulator.base_url, impatient_http).submit(generation())
+    with blackhole_port() as port, pytest.raises(ProviderError) as connect_timeout:
+        adapter_for(f"http://127.0.0.1:{port}", impatient_http).submit(generation())
+    with refused_port() as port, pytest.raises(ProviderError) as refused:
+        adapter_for(f"http://127.0.0.1:{port}", impatient_http).submit(generation())
+
+    assert [(e.value.kind, e.value.code) for e in (read_timeout, connect_timeout, refused)] == [
+        (ErrorKind.TRANSIENT, "read_timeout"),
+        (ErrorKind.TRANSIENT, "connect_timeout"),
+        (ErrorKind.TRANSIENT, "connection_refused"),
+    ]
