@@ -1,0 +1,211 @@
+"""Atlas Cloud (api.atlascloud.ai), Bearer key.
+
+Protocol:
+- `POST /api/v1/model/generateVideo` (flat body) -> `data.id`
+- `GET /api/v1/model/prediction/{id}` -> `data.status` (processing,
+  completed, succeeded, failed), `data.outputs[]`, `data.error`,
+  `data.metrics.predict_time`
+- `POST /api/v1/model/uploadMedia` (multipart field `file`) ->
+  `data.download_url`
+
+Answers come in an envelope `{"code": ..., "message": ..., "data": ...}`;
+an HTTP 200 whose `code` is not 200 is classified as if `code` were the HTTP
+status. 402 means our Atlas balance is exhausted.
+
+Our models -> Atlas model ids (the Hailuo family Atlas lists under `minimax/`;
+the input names `image`, `end_image`, `enable_prompt_expansion` follow its
+Hailuo pages):
+- hailuo-02       -> "minimax/hailuo-02/standard" (768p, 6/10 s)
+                     or "minimax/hailuo-02/pro" (1080p, 6 s)
+- hailuo-02-fast  -> "minimax/hailuo-02/fast" (512p, 6/10 s)
+- hailuo-2.3-fast -> "minimax/hailuo-2.3/fast" (768p/1080p, first frame required)
+
+Frames given as data URLs are uploaded with upload_media() first, because
+Atlas takes images by URL.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import httpx
+
+from videogen.providers._http import (
+    HttpProviderAdapter,
+    Phase,
+    ProviderHttp,
+    body_message,
+    decode_data_url,
+)
+from videogen.providers.base import (
+    ErrorKind,
+    Exchange,
+    SubmitRequest,
+    UpstreamResult,
+    UpstreamStatus,
+)
+
+GENERATE_PATH = "/api/v1/model/generateVideo"
+PREDICTION_PATH = "/api/v1/model/prediction/{id}"
+UPLOAD_PATH = "/api/v1/model/uploadMedia"
+
+_STATUSES = {
+    "created": UpstreamStatus.QUEUED,
+    "queued": UpstreamStatus.QUEUED,
+    "pending": UpstreamStatus.QUEUED,
+    "starting": UpstreamStatus.QUEUED,
+    "processing": UpstreamStatus.RUNNING,
+    "completed": UpstreamStatus.SUCCEEDED,
+    "succeeded": UpstreamStatus.SUCCEEDED,
+    "failed": UpstreamStatus.FAILED,
+}
+_BLOCK_WORDS = ("content", "safety", "moderat", "nsfw", "sensitive", "policy")
+_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+
+
+def model_id(model: str, resolution: str) -> str | None:
+    """Atlas's model id for our model at a resolution, or None if Atlas has none."""
+    if model == "hailuo-02":
+        return {"768p": "minimax/hailuo-02/standard", "1080p": "minimax/hailuo-02/pro"}.get(resolution)
+    if model == "hailuo-02-fast" and resolution == "512p":
+        return "minimax/hailuo-02/fast"
+    if model == "hailuo-2.3-fast" and resolution in ("768p", "1080p"):
+        return "minimax/hailuo-2.3/fast"
+    return None
+
+
+_DEFAULT_RESOLUTION = {"hailuo-02": "768p", "hailuo-02-fast": "512p", "hailuo-2.3-fast": "768p"}
+
+
+class AtlasCloudAdapter(HttpProviderAdapter):
+    """Generates videos through Atlas Cloud's prediction API."""
+
+    name: ClassVar[str] = "atlascloud"
+    supported_models: ClassVar[frozenset[str]] = frozenset(_DEFAULT_RESOLUTION)
+
+    def _make_http(self, client: httpx.Client) -> ProviderHttp:
+        return ProviderHttp(
+            client,
+            self.base_url,
+            headers={"Authorization": f"Bearer {self.api_key}"},
+            secrets=[self.api_key],
+        )
+
+    # --- upload ---------------------------------------------------------------
+
+    def upload_media(
+        self, data: bytes, filename: str, content_type: str, *, exchanges: list[Exchange] | None = None
+    ) -> str:
+        """Store a file at Atlas and return its download URL (to pass as an image)."""
+        exchanges = exchanges if exchanges is not None else self._begin()
+        body = self._call(
+            "POST",
+            UPLOAD_PATH,
+            exchanges,
+            Phase.UPLOAD,
+            files={"file": (filename, data, content_type)},
+        )
+        url = body.get("download_url") if isinstance(body, dict) else None
+        if not url:
+            raise self._bad_response("Atlas Cloud stored the upload but sent no download_url.", exchanges)
+        return str(url)
+
+    def _as_url(self, image: str, name: str, exchanges: list[Exchange]) -> str:
+        if not image.startswith("data:"):
+            return image
+        decoded = decode_data_url(image)
+        if decoded is None:
+            raise self._invalid(f"The {name} is not a readable base64 data URL.", code="invalid_request")
+        content_type, data = decoded
+        filename = f"{name}.{_EXTENSIONS.get(content_type, 'bin')}"
+        return self.upload_media(data, filename, content_type, exchanges=exchanges)
+
+    # --- submit ---------------------------------------------------------------
+
+    def _body(self, request: SubmitRequest, exchanges: list[Exchange]) -> dict[str, Any]:
+        params = request.params
+        resolution = str(params.get("resolution") or _DEFAULT_RESOLUTION[request.model]).lower()
+        duration = int(params.get("duration") or 6)
+        atlas_model = model_id(request.model, resolution)
+        if atlas_model is None:
+            raise self._invalid(f"Atlas Cloud has no {request.model} at {resolution}.")
+        if duration not in (6, 10) or (resolution == "1080p" and duration != 6):
+            raise self._invalid(f"Atlas Cloud cannot render {duration} s at {resolution}.")
+        if request.model == "hailuo-2.3-fast" and not params.get("first_frame_image"):
+            raise self._invalid("hailuo-2.3-fast needs a first frame image.", code="missing_first_frame")
+        body: dict[str, Any] = {
+            "model": atlas_model,
+            "prompt": params.get("prompt") or "",
+            "duration": duration,
+            "enable_prompt_expansion": bool(params.get("prompt_optimizer", True)),
+        }
+        if request.model == "hailuo-2.3-fast":
+            body["resolution"] = resolution
+        if params.get("first_frame_image"):
+            body["image"] = self._as_url(params["first_frame_image"], "first_frame", exchanges)
+        if params.get("last_frame_image"):
+            body["end_image"] = self._as_url(params["last_frame_image"], "last_frame", exchanges)
+        return body
+
+    def submit(self, request: SubmitRequest) -> UpstreamResult:
+        """Start a prediction (uploading inline frames first); it starts QUEUED."""
+        exchanges = self._begin(request)
+        body = self._body(request, exchanges)
+        data = self._call("POST", GENERATE_PATH, exchanges, Phase.SUBMIT, json=body)
+        prediction_id = data.get("id") if isinstance(data, dict) else None
+        if not prediction_id:
+            raise self._bad_response("Atlas Cloud accepted the request but sent no prediction id.", exchanges)
+        return UpstreamResult(upstream_id=str(prediction_id), status=UpstreamStatus.QUEUED, exchanges=exchanges)
+
+    # --- poll -------------------------------------------------------------------
+
+    def poll(self, upstream_id: str) -> UpstreamResult:
+        """Read the prediction; completed/succeeded carries outputs[0]."""
+        exchanges = self._begin()
+        data = self._call("GET", PREDICTION_PATH.format(id=upstream_id), exchanges, Phase.POLL)
+        raw = data.get("status") if isinstance(data, dict) else None
+        status = _STATUSES.get(str(raw or "").lower())
+        if status is None:
+            raise self._bad_response(f"Atlas Cloud sent an unknown status {raw!r}.", exchanges)
+        result = UpstreamResult(upstream_id=upstream_id, status=status, exchanges=exchanges)
+        if status == UpstreamStatus.SUCCEEDED:
+            outputs = data.get("outputs")
+            url = outputs[0] if isinstance(outputs, list) and outputs else None
+            if not isinstance(url, str) or not url:
+                raise self.http.fail(
+                    ErrorKind.TRANSIENT,
+                    "no_output",
+                    "Atlas Cloud said the prediction finished but listed no outputs.",
+                    exchanges=exchanges,
+                )
+            result.output_url = url
+        elif status == UpstreamStatus.FAILED:
+            message = body_message({"error": data.get("error")}) or "Atlas Cloud reported the prediction as failed."
+            result.error_message = self.http.redact(message)
+            lowered = message.lower()
+            blocked = any(word in lowered for word in _BLOCK_WORDS)
+            result.error_code = "content_blocked" if blocked else "generation_failed"
+        return result
+
+    # --- plumbing ---------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        exchanges: list[Exchange],
+        phase: Phase,
+        *,
+        json: Any = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+    ) -> Any:
+        """Send, then unwrap the envelope: its `code` is checked like an HTTP status."""
+        _, body = self.http.request_json(method, path, exchanges=exchanges, phase=phase, json=json, files=files)
+        if not isinstance(body, dict):
+            raise self._bad_response(f"Atlas Cloud answered {path} with {type(body).__name__}.", exchanges)
+        code = body.get("code")
+        if isinstance(code, int) and code not in (0, 200):
+            self.http.raise_status(code, body_message(body), phase=phase, exchanges=exchanges)
+        # The docs show both the envelope and a bare prediction: accept either.
+        data = body.get("data")
+        return data if isinstance(data, dict) else body
