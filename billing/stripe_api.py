@@ -7,9 +7,13 @@ can be shown to people.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+import httpx
 import stripe
 from django.conf import settings
 
@@ -19,6 +23,31 @@ logger = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 20
 NETWORK_RETRIES = 2
+
+
+class _StripeHttp(stripe.HTTPClient):
+    """Stripe's library over an httpx client with our timeouts; the library keeps its retry rules."""
+
+    name = "httpx"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._client = httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
+
+    def request(
+        self, method: str, url: str, headers: Mapping[str, str] | None, post_data: Any = None, **_: Any
+    ) -> tuple[bytes, int, Mapping[str, str]]:
+        try:
+            response = self._client.request(method, url, headers=dict(headers or {}), content=post_data)
+        except httpx.HTTPError as exc:
+            raise stripe.APIConnectionError(f"Could not reach Stripe: {exc}", should_retry=True) from exc
+        return response.content, response.status_code, response.headers
+
+    def request_stream(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("streaming is not used")
+
+    def close(self) -> None:
+        self._client.close()
 
 
 @dataclass(frozen=True)
@@ -34,13 +63,18 @@ def payments_configured() -> bool:
 def _client() -> stripe.StripeClient:
     if not settings.STRIPE_SECRET_KEY:
         raise BillingError("Payments are not configured.")
-    base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
+    return _client_for(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE)
+
+
+@functools.lru_cache(maxsize=4)
+def _client_for(secret_key: str, api_base: str) -> stripe.StripeClient:
+    """One client (and connection pool) per key and API host."""
     return stripe.StripeClient(
-        settings.STRIPE_SECRET_KEY,
-        base_addresses=base,
+        secret_key,
+        base_addresses={"api": api_base} if api_base else None,
         # The library sends an idempotency key with each POST, so its retries never double-create.
         max_network_retries=NETWORK_RETRIES,
-        http_client=stripe.HTTPXClient(timeout=TIMEOUT_SECONDS, allow_sync_methods=True),
+        http_client=_StripeHttp(),
     )
 
 
