@@ -18,21 +18,21 @@ import stripe
 from django.conf import settings
 
 from billing.errors import BillingError
+from videogen.outbound import provider_client
 
 logger = logging.getLogger(__name__)
 
-TIMEOUT_SECONDS = 20
 NETWORK_RETRIES = 2
 
 
 class _StripeHttp(stripe.HTTPClient):
-    """Stripe's library over an httpx client with our timeouts; the library keeps its retry rules."""
+    """Stripe's library over our outbound client (its timeouts); the library keeps its retry rules."""
 
     name = "httpx"
 
     def __init__(self) -> None:
         super().__init__()
-        self._client = httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
+        self._client = provider_client(max_connections=4)
 
     def request(
         self, method: str, url: str, headers: Mapping[str, str] | None, post_data: Any = None, **_: Any
