@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,7 +21,28 @@ LEDGER_DEFAULT_LIMIT = 20
 LEDGER_MAX_LIMIT = 100
 
 
+def _amount_fields(*names: str) -> dict[str, serializers.Field]:
+    fields: dict[str, serializers.Field] = {}
+    for name in names:
+        fields[name] = serializers.CharField(help_text="USD as a decimal string, e.g. 0.10")
+        fields[f"{name}_micros"] = serializers.IntegerField(help_text="micro-dollars (1 USD = 1000000)")
+    return fields
+
+
+BALANCE_SCHEMA = inline_serializer(
+    "Balance",
+    {
+        "object": serializers.CharField(),
+        "currency": serializers.CharField(),
+        **_amount_fields("balance", "held", "available"),
+    },
+)
+
+
 class BalanceView(APIView):
+    """Credit of the key's organization: available = balance − held (reserved for running generations)."""
+
+    @extend_schema(responses=BALANCE_SCHEMA)
     def get(self, request: Request) -> Response:
         balance = selectors.balance_get(request.organization)
         return Response(
@@ -71,6 +95,13 @@ def _limit(raw: str | None) -> int:
 class LedgerView(APIView):
     """Newest first. Pass `cursor` = the `next_cursor` of the previous page to get the next one."""
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("limit", int, description=f"entries per page, 1 to {LEDGER_MAX_LIMIT}"),
+            OpenApiParameter("cursor", str, description="the next_cursor of the previous page"),
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request: Request) -> Response:
         limit = _limit(request.query_params.get("limit"))
         entries = selectors.ledger_list(request.organization)
@@ -105,5 +136,6 @@ class PricingView(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         return Response({"object": "list", "data": selectors.price_list()})

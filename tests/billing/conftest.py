@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -48,6 +49,18 @@ def hold(organization: Organization, amount: int, reference: str, api_key: ApiKe
 def available(organization: Organization) -> int:
     account = CreditAccount.objects.get(organization=organization)
     return account.balance_micros - account.held_micros
+
+
+@pytest.fixture(autouse=True)
+def billing_settings(settings: Any) -> None:
+    """The documented defaults, whatever the environment says; no real Stripe account is ever used."""
+    settings.SIGNUP_GRANT_USD = Decimal("1.00")
+    settings.LOW_BALANCE_DEFAULT_USD = Decimal("2.00")
+    settings.TOPUP_MIN_USD = Decimal("5.00")
+    settings.TOPUP_MAX_USD = Decimal("1000.00")
+    settings.STRIPE_SECRET_KEY = ""
+    settings.STRIPE_WEBHOOK_SECRET = ""
+    settings.STRIPE_API_BASE = ""
 
 
 @pytest.fixture

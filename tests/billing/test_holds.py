@@ -12,7 +12,7 @@ from accounts.models import ApiKey, Organization, User
 from billing import services
 from billing.errors import BillingError, InsufficientCredits, SpendLimitExceeded
 from billing.models import CreditAccount, Hold, InsufficientCreditRejection, LedgerEntry
-from billing.selectors import balance_get, ledger_drift, ledger_list
+from billing.selectors import balance_get, ledger_drift, ledger_list, margin_report
 from tests.billing.conftest import available, fund, hold
 from webhooks.models import Event
 
@@ -292,3 +292,25 @@ def test_the_database_refuses_to_hold_more_than_the_balance(org_a: Organization)
     with pytest.raises(IntegrityError), transaction.atomic():
         CreditAccount.objects.filter(organization=org_a).update(held_micros=2_000_000)
     assert available(org_a) == 1_000_000
+
+
+def test_price_and_provider_cost_of_every_job_are_kept_for_the_margin_report(org_a: Organization) -> None:
+    fund(org_a, 5_000_000)
+    start = timezone.now() - timedelta(seconds=1)
+    hold(org_a, 280_000, "gen_known_cost")
+    services.hold_capture(reference="gen_known_cost", upstream_cost_micros=210_000)  # the provider's actual cost
+    with transaction.atomic():
+        services.credits_hold(
+            organization=org_a, amount_micros=100_000, reference="gen_quoted_cost", upstream_cost_micros=70_000
+        )
+    services.hold_capture(reference="gen_quoted_cost")
+    hold(org_a, 490_000, "gen_failed")
+    services.hold_release(reference="gen_failed", reason="failed")  # not received: not revenue
+    report = margin_report(start=start, end=timezone.now() + timedelta(seconds=1))
+    assert report == {
+        "jobs": 2,
+        "jobs_without_cost": 0,
+        "revenue_micros": 380_000,
+        "upstream_cost_micros": 280_000,
+        "margin_micros": 100_000,
+    }
