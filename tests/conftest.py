@@ -13,6 +13,8 @@ from rest_framework.test import APIClient
 from accounts import services
 from accounts.models import Membership, Organization, Role, User
 
+pytest_plugins = ["tests.emulators.fixtures"]
+
 PASSWORD = "correct-horse-battery-staple"
 
 

@@ -227,3 +227,16 @@ def test_disabled_routes_are_skipped(org_a) -> None:
     generation = run_to_end(create(org_a))
     assert generation.status == Status.FAILED
     assert generation.failure_code == "no_provider_available"
+
+
+def test_a_crash_before_any_provider_was_called_resubmits(org_a, settings) -> None:
+    settings.SEGMIND_API_KEY = ""
+    generation = create(org_a)
+    Generation.objects.filter(pk=generation.pk).update(
+        status=Status.SUBMITTING, provider="", next_poll_at=timezone.now() - timedelta(seconds=1)
+    )
+    for _ in range(3):
+        sweep.poll_sweep()
+        Generation.objects.filter(pk=generation.pk, status="running").update(next_poll_at=timezone.now())
+    generation.refresh_from_db()
+    assert generation.status == Status.SUCCEEDED

@@ -245,7 +245,10 @@ def _store_output(generation: Generation, adapter: ProviderAdapter, result: Upst
                 _reschedule(generation, exc.retry_after)
             return
         except outbound.UnsafeURLError as exc:
-            finish_unpaid(generation, Status.FAILED, code="output_unavailable", message=exc.message)
+            if exc.reason in {"timeout", "connect_error"}:
+                _reschedule(generation, None)  # the provider's file host may be back in a moment
+            else:
+                finish_unpaid(generation, Status.FAILED, code="output_unavailable", message=exc.message)
             return
         try:
             info = probe_video(video_path)
@@ -328,7 +331,8 @@ def generation_recover_submit(generation_id: int, adapters: Adapters) -> None:
     if generation.next_poll_at and generation.next_poll_at > timezone.now():
         return
     name = generation.provider
-    if name and adapters.get(name).idempotent_submit:
+    # No provider recorded: the worker died before calling one, so nothing exists upstream.
+    if not name or adapters.get(name).idempotent_submit:
         if transition(generation, Status.QUEUED, allowed_from=[Status.SUBMITTING], detail="resubmitting after a crash"):
             generation_submit(generation.pk, adapters)
         return
