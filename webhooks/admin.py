@@ -1,0 +1,71 @@
+"""Operators' view of events, endpoints and deliveries: read-only, with replay through the service."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from webhooks import services
+from webhooks.errors import WebhookError
+from webhooks.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ["public_id", "type", "organization", "created_at"]
+    list_filter = ["type"]
+    search_fields = ["public_id", "organization__name", "organization__public_id"]
+    list_select_related = ["organization"]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ReadOnlyAdmin):
+    list_display = ["public_id", "url", "organization", "enabled", "disabled_reason", "failing_since", "created_at"]
+    list_filter = ["enabled", "disabled_reason"]
+    search_fields = ["public_id", "url", "organization__name"]
+    list_select_related = ["organization"]
+    exclude = ["secret", "previous_secret"]
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    fields = ["number", "started_at", "outcome", "status_code", "latency_ms", "error", "response_excerpt"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["public_id", "event", "url", "organization", "status", "attempt_count", "last_status_code"]
+    list_filter = ["status"]
+    search_fields = ["public_id", "event__public_id", "url", "organization__name"]
+    list_select_related = ["event", "organization"]
+    inlines = [DeliveryAttemptInline]
+    actions = ["replay"]
+
+    @admin.action(description="Replay (new attempts, same webhook-id)")
+    def replay(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        done = 0
+        for delivery in queryset.select_related("event", "endpoint"):
+            try:
+                services.delivery_replay(delivery=delivery)
+                done += 1
+            except WebhookError as exc:
+                self.message_user(request, f"{delivery.public_id}: {exc.message}", messages.WARNING)
+        self.message_user(request, f"Replaying {done} deliveries.")
