@@ -10,6 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,9 +21,86 @@ from videogen import outbound
 from videogen.api_errors import ApiError
 from webhooks import selectors, services
 from webhooks.errors import WebhookError
-from webhooks.models import JobWebhookSecret, WebhookEndpoint
+from webhooks.models import SUBSCRIBABLE_TYPES, JobWebhookSecret, WebhookEndpoint
 
 FIELDS = ("url", "description", "event_types", "enabled")
+
+# --- OpenAPI descriptions only: the views below parse and answer by hand ----------------------
+
+
+def _event_types() -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.ChoiceField(choices=SUBSCRIBABLE_TYPES),
+        required=False,
+        help_text="Event types to send; empty for all (including types added later).",
+    )
+
+
+class WebhookEndpointCreateSerializer(serializers.Serializer):
+    url = serializers.CharField(help_text="Public http(s) URL; private, loopback and metadata addresses are refused.")
+    description = serializers.CharField(max_length=200, required=False)
+    event_types = _event_types()
+    enabled = serializers.BooleanField(required=False)
+
+
+class WebhookEndpointUpdateSerializer(WebhookEndpointCreateSerializer):
+    url = serializers.CharField(required=False, help_text="Public http(s) URL, checked like on creation.")
+
+
+class WebhookEndpointSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    object = serializers.CharField(default="webhook_endpoint")
+    url = serializers.CharField()
+    description = serializers.CharField()
+    event_types = _event_types()
+    enabled = serializers.BooleanField()
+    disabled_reason = serializers.ChoiceField(choices=["manual", "gone", "failing"], allow_null=True)
+    disabled_at = serializers.DateTimeField(allow_null=True)
+    previous_secret_expires_at = serializers.DateTimeField(
+        allow_null=True, help_text="While a rotation overlaps, the old secret also signs until then."
+    )
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
+    secret = serializers.CharField(help_text="whsec_... ; shown only in this response.")
+
+
+class WebhookEndpointListSerializer(serializers.Serializer):
+    object = serializers.CharField(default="list")
+    data = WebhookEndpointSerializer(many=True)
+    has_more = serializers.BooleanField()
+
+
+ENDPOINT_DELETED = inline_serializer(
+    "WebhookEndpointDeleted",
+    {"id": serializers.CharField(), "object": serializers.CharField(), "deleted": serializers.BooleanField()},
+)
+JOB_SECRET = inline_serializer(
+    "WebhookSecret",
+    {
+        "object": serializers.CharField(default="webhook_secret"),
+        "secret": serializers.CharField(),
+        "previous_secret_expires_at": serializers.DateTimeField(allow_null=True),
+    },
+)
+ERROR = inline_serializer(
+    "WebhookError",
+    {
+        "error": inline_serializer(
+            "WebhookErrorDetails",
+            {
+                "type": serializers.CharField(),
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+                "param": serializers.CharField(allow_null=True),
+            },
+        )
+    },
+)
+BAD_REQUEST = OpenApiResponse(ERROR, description="A parameter is invalid or the URL is refused (`url_refused`).")
+NOT_FOUND = OpenApiResponse(ERROR, description="No such endpoint in your organization.")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -73,10 +153,18 @@ def _changes(request: Request, *, required: tuple[str, ...] = ()) -> dict[str, A
 
 
 class EndpointListView(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(operation_id="webhook_endpoints_list", responses=WebhookEndpointListSerializer)
     def get(self, request: Request) -> Response:
         endpoints = selectors.endpoints_list(request.organization)
         return Response({"object": "list", "data": [endpoint_data(e) for e in endpoints], "has_more": False})
 
+    @extend_schema(
+        operation_id="webhook_endpoints_create",
+        request=WebhookEndpointCreateSerializer,
+        responses={201: WebhookEndpointWithSecretSerializer, 400: BAD_REQUEST},
+    )
     def post(self, request: Request) -> Response:
         changes = _changes(request, required=("url",))
         try:
@@ -87,9 +175,19 @@ class EndpointListView(APIView):
 
 
 class EndpointDetailView(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        operation_id="webhook_endpoints_retrieve", responses={200: WebhookEndpointSerializer, 404: NOT_FOUND}
+    )
     def get(self, request: Request, public_id: str) -> Response:
         return Response(endpoint_data(selectors.endpoint_get(request.organization, public_id)))
 
+    @extend_schema(
+        operation_id="webhook_endpoints_update",
+        request=WebhookEndpointUpdateSerializer,
+        responses={200: WebhookEndpointSerializer, 400: BAD_REQUEST, 404: NOT_FOUND},
+    )
     def patch(self, request: Request, public_id: str) -> Response:
         endpoint = selectors.endpoint_get(request.organization, public_id)
         try:
@@ -98,6 +196,7 @@ class EndpointDetailView(APIView):
             raise _api_error(exc) from None
         return Response(endpoint_data(endpoint))
 
+    @extend_schema(operation_id="webhook_endpoints_delete", responses={200: ENDPOINT_DELETED, 404: NOT_FOUND})
     def delete(self, request: Request, public_id: str) -> Response:
         endpoint = selectors.endpoint_get(request.organization, public_id)
         services.endpoint_delete(endpoint=endpoint)
@@ -107,6 +206,11 @@ class EndpointDetailView(APIView):
 class EndpointRotateView(APIView):
     """New signing secret; the old one keeps signing alongside it for 24 hours."""
 
+    @extend_schema(
+        operation_id="webhook_endpoints_rotate",
+        request=None,
+        responses={200: WebhookEndpointWithSecretSerializer, 404: NOT_FOUND},
+    )
     def post(self, request: Request, public_id: str) -> Response:
         endpoint = selectors.endpoint_get(request.organization, public_id)
         secret = services.endpoint_secret_rotate(endpoint=endpoint)
@@ -120,12 +224,16 @@ def job_secret_data(holder: JobWebhookSecret, secret: str) -> dict[str, Any]:
 class JobSecretView(APIView):
     """The secret that signs the per-job webhooks (the `webhook` URL given with a generation)."""
 
+    @extend_schema(operation_id="webhook_secret_retrieve", responses=JOB_SECRET)
     def get(self, request: Request) -> Response:
         holder = services.job_secret_ensure(request.organization)
         return Response(job_secret_data(holder, holder.secret))
 
 
 class JobSecretRotateView(APIView):
+    """New per-job secret; the old one keeps signing alongside it for 24 hours."""
+
+    @extend_schema(operation_id="webhook_secret_rotate", request=None, responses=JOB_SECRET)
     def post(self, request: Request) -> Response:
         secret = services.job_secret_rotate(organization=request.organization)
         holder = services.job_secret_ensure(request.organization)

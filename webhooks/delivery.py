@@ -153,7 +153,8 @@ def _post(claimed: Claimed) -> Answer:
             claimed.url, body=body, headers=headers, field="url", timeout=ATTEMPT_TIMEOUT_SECONDS
         )
     except outbound.UnsafeURLError as exc:
-        return Answer(None, None, "", exc.message)
+        reason = exc.message.removeprefix("url: ")
+        return Answer(None, None, "", reason[:1].upper() + reason[1:])
     except Exception:
         logger.exception("Webhook delivery %s failed unexpectedly", claimed.delivery.public_id)
         return Answer(None, None, "", "Internal error while sending; it has been logged.")

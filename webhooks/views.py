@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import admin_required, org_required
 from webhooks import selectors, services, signing
+from webhooks.delivery import disable_after
 from webhooks.errors import WebhookError
 from webhooks.forms import EndpointForm
 from webhooks.models import WebhookEndpoint
@@ -88,6 +89,7 @@ def endpoint_detail(request: HttpRequest, public_id: str) -> HttpResponse:
         "deliveries": deliveries.get_page(request.GET.get("page")),
         "new_secret": _take_once(request, endpoint.public_id) if request.membership.is_admin else None,
         "can_manage": request.membership.is_admin,
+        "disable_after_days": disable_after().days,
     }
     return render(request, "webhooks/detail.html", context)
 

@@ -7,6 +7,7 @@ request that slipped through would show up as a connection. Names under
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import pytest
@@ -16,12 +17,12 @@ from rest_framework.test import APIClient
 
 from accounts.models import Organization
 from billing.selectors import balance_get
-from tests.webhooks.conftest import Receiver
+from tests.webhooks.conftest import Receiver, sweep_due_now
 from videogen.catalog import ParamError
 from videogen.models import Generation
 from videogen.services import generations
 from webhooks import services
-from webhooks.models import WebhookEndpoint
+from webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -170,3 +171,34 @@ def test_a_public_url_is_accepted_without_being_contacted(api_a: APIClient, rece
 
     assert response.status_code == 201
     assert receiver.connections == 0
+
+
+@pytest.mark.usefixtures("hostile_setup")
+def test_a_name_that_resolves_to_loopback_by_delivery_time_is_not_contacted(
+    org_a: Organization, receiver: Receiver, fake_dns: dict[str, list[str]]
+) -> None:
+    services.endpoint_create(organization=org_a, url=f"http://hooks.test:{receiver.port}/hook")
+    fake_dns["hooks.test"] = ["127.0.0.1"]  # the DNS answer changed after the endpoint was saved
+
+    services.event_record(org_a, "credits.topped_up", {"topup": "top_1"}, dedupe_key="topup:1")
+    sweep_due_now()
+
+    attempt = DeliveryAttempt.objects.get()
+    assert (attempt.outcome, attempt.status_code) == ("failed", None)
+    assert "loopback address (127.0.0.1)" in attempt.error
+    assert Delivery.objects.get().status == "pending"  # retried later, checked again each time
+    assert receiver.connections == 0
+
+
+def test_an_unreachable_endpoint_is_a_logged_failure(org_a: Organization, allow_loopback: None) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    services.endpoint_create(organization=org_a, url=f"http://127.0.0.1:{closed}/hook")
+
+    services.event_record(org_a, "credits.topped_up", {"topup": "top_2"}, dedupe_key="topup:2")
+    sweep_due_now()
+
+    attempt = DeliveryAttempt.objects.get()
+    assert attempt.outcome == "failed"
+    assert attempt.error.startswith("The connection to the server failed")
