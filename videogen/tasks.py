@@ -22,16 +22,23 @@ def generation_cancel_upstream(generation_id: int) -> None:
 
 
 def poll_loop() -> int:
-    """Scheduled every minute; sweeps for most of that minute unless another poller holds the lease."""
-    return sweep.poll_loop()
+    """Sweeps for most of a minute unless another poller holds the lease, then hands over to a successor.
+
+    Also scheduled every minute, so polling restarts by itself if every worker died.
+    """
+    return sweep.poll_loop(successor=_enqueue_poll_loop)
+
+
+def _enqueue_poll_loop() -> None:
+    from django_q.tasks import async_task
+
+    async_task("videogen.tasks.poll_loop", task_name="poll-loop")
 
 
 def poller_ensure() -> None:
     """Start a poll loop now if jobs are in flight and none is alive (don't wait for the schedule)."""
     if sweep.poller_needed():
-        from django_q.tasks import async_task
-
-        async_task("videogen.tasks.poll_loop", task_name="poll-loop")
+        _enqueue_poll_loop()
 
 
 def outputs_cleanup() -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -137,7 +137,7 @@ def _submit_along_routes(generation: Generation, adapters: Adapters) -> None:
         adapter = adapters.get(name)
         request = _submit_request(generation, index)
         try:
-            result = provider_services.provider_call(generation, name, "submit", partial(adapter.submit, request))
+            result = provider_services.provider_call(generation.pk, name, "submit", partial(adapter.submit, request))
         except ProviderError as exc:
             last_error = f"{name}: {exc.message}"
             if exc.kind == ErrorKind.PERMANENT:
@@ -191,34 +191,61 @@ def _started(generation: Generation, route, result: UpstreamResult, adapter: Pro
 
 
 def generation_poll(generation_id: int, adapters: Adapters) -> None:
-    """Ask the provider about a running job and act on the answer."""
+    """Ask the provider about one running job and act on the answer (the sweep batches this)."""
     generation = Generation.objects.filter(pk=generation_id).first()
     if generation is None or generation.status != Status.RUNNING:
         return
-    adapter = adapters.get(generation.provider)
+    outcome = upstream_poll(generation.pk, generation.provider, generation.upstream_id, adapters)
+    if isinstance(outcome, ProviderError):
+        generation_poll_failed(generation.pk, outcome)
+    elif outcome.status in (UpstreamStatus.QUEUED, UpstreamStatus.RUNNING):
+        _reschedule(generation, outcome.retry_after)
+    else:
+        generation_settle(generation.pk, outcome, adapters)
+
+
+def upstream_poll(
+    generation_id: int, provider: str, upstream_id: str, adapters: Adapters
+) -> UpstreamResult | ProviderError:
+    """One status request; touches the database only to record a failed call."""
+    adapter = adapters.get(provider)
     try:
-        result = provider_services.provider_call(
-            generation, generation.provider, "poll", lambda: adapter.poll(generation.upstream_id), record_ok=False
+        return provider_services.provider_call(
+            generation_id, provider, "poll", partial(adapter.poll, upstream_id), record_ok=False
         )
     except ProviderError as exc:
-        if exc.kind == ErrorKind.PERMANENT:
-            finish_unpaid(generation, Status.FAILED, code=exc.code, message=_customer_message(exc))
-            return
-        if exc.kind == ErrorKind.ACCOUNT:
-            provider_services.provider_mark_unhealthy(generation.provider, f"{exc.code}: {exc.message}")
-        _reschedule(generation, exc.retry_after)
+        return exc
+
+
+def generation_poll_failed(generation_id: int, exc: ProviderError) -> None:
+    generation = Generation.objects.filter(pk=generation_id, status=Status.RUNNING).first()
+    if generation is None:
         return
-    if result.status in (UpstreamStatus.QUEUED, UpstreamStatus.RUNNING):
-        _reschedule(generation, result.retry_after)
+    if exc.kind == ErrorKind.PERMANENT:
+        finish_unpaid(generation, Status.FAILED, code=exc.code, message=_customer_message(exc))
         return
-    _settle(generation, adapter, result)
+    if exc.kind == ErrorKind.ACCOUNT:
+        provider_services.provider_mark_unhealthy(generation.provider, f"{exc.code}: {exc.message}")
+    _reschedule(generation, exc.retry_after)
+
+
+def next_poll_at(started_at: datetime, retry_after: float | None = None) -> datetime:
+    now = timezone.now()
+    return now + poll_interval(now - started_at, retry_after)
 
 
 def _reschedule(generation: Generation, retry_after: float | None) -> None:
-    age = timezone.now() - (generation.started_at or generation.created_at)
     Generation.objects.filter(pk=generation.pk, status=Status.RUNNING).update(
-        next_poll_at=timezone.now() + poll_interval(age, retry_after), poll_count=F("poll_count") + 1
+        next_poll_at=next_poll_at(generation.started_at or generation.created_at, retry_after),
+        poll_count=F("poll_count") + 1,
     )
+
+
+def generation_settle(generation_id: int, result: UpstreamResult, adapters: Adapters) -> None:
+    """A poll said the job ended upstream: store the video and charge, or fail unpaid."""
+    generation = Generation.objects.filter(pk=generation_id, status=Status.RUNNING).first()
+    if generation is not None:
+        _settle(generation, adapters.get(generation.provider), result)
 
 
 def _settle(generation: Generation, adapter: ProviderAdapter, result: UpstreamResult) -> None:
@@ -285,7 +312,7 @@ def _download(generation: Generation, adapter: ProviderAdapter, result: Upstream
         return
     name = generation.provider
     url = provider_services.provider_call(
-        generation, name, "result", lambda: adapter.result_url(result), record_ok=False
+        generation.pk, name, "result", partial(adapter.result_url, result), record_ok=False
     )
     outbound.download_to_file(url, dest, max_bytes=settings.MAX_OUTPUT_BYTES)
 
@@ -326,9 +353,8 @@ def generation_cancel_upstream(generation_id: int) -> None:
 def generation_recover_submit(generation_id: int, adapters: Adapters) -> None:
     """A worker died while submitting: retry where the provider dedupes submissions, else fail unpaid."""
     generation = Generation.objects.filter(pk=generation_id).first()
+    # Only the sweep calls this, for jobs whose stuck-submission deadline passed.
     if generation is None or generation.status != Status.SUBMITTING:
-        return
-    if generation.next_poll_at and generation.next_poll_at > timezone.now():
         return
     name = generation.provider
     # No provider recorded: the worker died before calling one, so nothing exists upstream.

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from videogen.models import Generation, Provider, ProviderCall, ProviderRoute
+from videogen.models import Provider, ProviderCall, ProviderRoute
 from videogen.providers.base import ProviderError, UpstreamResult
 
 T = TypeVar("T")
@@ -69,7 +69,7 @@ def _timer() -> Iterator[Callable[[], int]]:
 
 
 def provider_call(
-    generation: Generation | None, provider: str, operation: str, call: Callable[[], T], *, record_ok: bool = True
+    generation_id: int | None, provider: str, operation: str, call: Callable[[], T], *, record_ok: bool = True
 ) -> T:
     """Run one adapter call, recording its outcome and latency; ProviderError passes through.
 
@@ -81,7 +81,7 @@ def provider_call(
             result = call()
         except ProviderError as exc:
             ProviderCall.objects.create(
-                generation=generation,
+                generation_id=generation_id,
                 provider=provider,
                 operation=operation,
                 ok=False,
@@ -99,7 +99,7 @@ def provider_call(
         return result
     exchanges = result.exchanges if isinstance(result, UpstreamResult) else []
     ProviderCall.objects.create(
-        generation=generation,
+        generation_id=generation_id,
         provider=provider,
         operation=operation,
         ok=True,
