@@ -116,6 +116,12 @@ def _isolated_files(settings, tmp_path_factory: pytest.TempPathFactory) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:
+    """Hashing with the production hasher costs most of a second per sign-up."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _inline_poller(settings) -> None:
     """The poller works jobs inline, inside the test's transaction; concurrency tests raise this."""
     settings.POLL_CONCURRENCY = 1

@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "accounts",
     "billing",
     "webhooks",
+    "platform_api",
     "videogen",
 ]
 
@@ -337,6 +338,10 @@ MAX_OUTPUT_BYTES = env_int("MAX_OUTPUT_BYTES", 500 * 1024 * 1024, minimum=1024)
 OUTBOUND_ALLOWED_HOSTS = env_list("OUTBOUND_ALLOWED_HOSTS", "")
 OUTBOUND_MAX_BYTES = env_int("OUTBOUND_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 OUTBOUND_TIMEOUT_SECONDS = env_int("OUTBOUND_TIMEOUT_SECONDS", 15, minimum=1, maximum=60)
+
+# --- Webhooks ----------------------------------------------------------------
+# An endpoint failing without a single success for this many days is disabled.
+WEBHOOK_DISABLE_AFTER_DAYS = env_int("WEBHOOK_DISABLE_AFTER_DAYS", 5, minimum=1)
 
 # --- Security in production --------------------------------------------------
 if not DEBUG:
