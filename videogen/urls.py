@@ -4,20 +4,30 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.api import MeView
+from billing import urls as billing_urls
 from videogen import callbacks, files_views, health, views
+from webhooks import urls as webhooks_urls
 
 api_v1 = [
     path("me", MeView.as_view(), name="api-me"),
+    path("", include(billing_urls.api_urlpatterns)),
+    path("", include(webhooks_urls.api_urlpatterns)),
+    path("", include("videogen.api.urls")),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("", include("accounts.urls")),
+    path("", include("videogen.web_urls")),
+    path("billing/", include((billing_urls.web_urlpatterns, "billing"))),
+    path("webhooks/", include((webhooks_urls.web_urlpatterns, "webhooks"))),
     path("api/v1/", include(api_v1)),
     path("files/<str:token>", files_views.signed_file, name="signed-file"),
     path("hooks/minimax", callbacks.minimax_callback, name="minimax-callback"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    # Provider-compatible endpoints last: their paths (/v1/<slug>, /v2/...) are the providers' own.
+    path("", include("videogen.compat.urls")),
 ]
