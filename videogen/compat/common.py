@@ -1,0 +1,407 @@
+"""What the provider-compatible endpoints share: keys, jobs, waiting, links and errors.
+
+Each provider module (segmind, aimlapi, atlascloud) only translates: it turns
+the provider's request into our model and parameters, calls the same
+`generation_create` the native API calls, and renders our job (through
+`generation_to_dict`) in the provider's words. Refusals travel as
+`CompatError` with a neutral kind; each module renders them in its
+provider's error style and status codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import weakref
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+from urllib.parse import urlsplit
+
+from asgiref.sync import iscoroutinefunction, sync_to_async
+from django.conf import settings
+from django.core import signing
+from django.core.handlers.asgi import ASGIRequest
+from django.db import close_old_connections, connections
+from django.http import Http404, HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework import exceptions as drf_exceptions
+
+from accounts.authentication import raw_key_from_headers
+from accounts.models import ApiKey
+from accounts.services import api_key_authenticate
+from billing.errors import InsufficientCredits, PricingError, SpendLimitExceeded
+from videogen import selectors
+from videogen.catalog import ParamError
+from videogen.models import FINAL_STATUSES, Generation, Status, Upload
+from videogen.presenters import generation_to_dict
+from videogen.services.files import signed_name
+from videogen.services.generations import generation_cancel, generation_create
+from videogen.services.uploads import upload_create
+
+logger = logging.getLogger(__name__)
+
+# How often waiting requests look at their jobs: one query per event loop for all of them.
+WAIT_POLL_SECONDS = 0.4
+
+
+class Kind:
+    """Why a compatible request was refused, before any provider's wording."""
+
+    BAD_REQUEST = "bad_request"
+    UNAUTHORIZED = "unauthorized"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    INSUFFICIENT_CREDITS = "insufficient_credits"
+    SPEND_LIMIT = "spend_limit"
+    JOB_FAILED = "job_failed"
+    CONTENT_BLOCKED = "content_blocked"
+    UNAVAILABLE = "unavailable"
+    TIMEOUT = "timeout"
+    SERVER_ERROR = "server_error"
+
+
+class CompatError(Exception):
+    """A refusal: `kind` says why, `message` is for people, `param` names the field at fault."""
+
+    def __init__(self, kind: str, message: str, *, param: str | None = None, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.param = param
+        self.request_id = request_id
+
+
+# --- views -----------------------------------------------------------------------------
+
+ErrorRenderer = Callable[[HttpRequest, CompatError], HttpResponse]
+
+
+def compat_view(render_error: ErrorRenderer) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Make a view answer every refusal, and any bug, in its provider's error style (never HTML).
+
+    Works for sync and async views; the endpoints take API keys, not cookies, so no CSRF.
+    """
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        def failed(request: HttpRequest, exc: Exception) -> HttpResponse:
+            if isinstance(exc, CompatError):
+                return render_error(request, exc)
+            logger.exception("Compatible endpoint %s failed", request.path, exc_info=exc)
+            return render_error(request, CompatError(Kind.SERVER_ERROR, "Internal server error."))
+
+        if iscoroutinefunction(view):
+
+            @wraps(view)
+            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+                _keep_connections.set(isinstance(request, ASGIRequest))
+                try:
+                    return await view(request, *args, **kwargs)
+                except Exception as exc:
+                    return failed(request, exc)
+
+            return csrf_exempt(async_wrapper)
+
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            try:
+                return view(request, *args, **kwargs)
+            except Exception as exc:
+                return failed(request, exc)
+
+        return csrf_exempt(wrapper)
+
+    return decorate
+
+
+def require_method(request: HttpRequest, *allowed: str) -> None:
+    if request.method not in allowed:
+        raise CompatError(Kind.METHOD_NOT_ALLOWED, f"Method {request.method} is not allowed here; use {allowed[0]}.")
+
+
+def json_body(request: HttpRequest) -> dict[str, Any]:
+    """The request's JSON object; a 400 naming the problem otherwise."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise CompatError(Kind.BAD_REQUEST, "The request body must be a JSON object.") from None
+    if not isinstance(body, dict):
+        raise CompatError(Kind.BAD_REQUEST, "The request body must be a JSON object.")
+    return body
+
+
+def public_base(request: HttpRequest) -> str:
+    """Scheme and host for absolute links back to this API (status and result URLs).
+
+    Clients follow those links verbatim, so they must point where the client
+    reached us: a staging name, an internal name or a test server all work.
+    The host is the one Django already checked against ALLOWED_HOSTS. When it
+    is PUBLIC_BASE_URL's host, PUBLIC_BASE_URL is used as written, so the
+    scheme is right even behind a proxy that does not say it terminated TLS.
+    """
+    host = request.get_host()
+    configured = settings.PUBLIC_BASE_URL.rstrip("/")
+    if urlsplit(configured).netloc.lower() == host.lower():
+        return configured
+    return f"{request.scheme}://{host}"
+
+
+# --- keys --------------------------------------------------------------------------------
+
+
+def authenticate(request: HttpRequest) -> ApiKey:
+    """The API key from `x-api-key` or `Authorization: Bearer`; 401 when missing, malformed or revoked."""
+    try:
+        raw = raw_key_from_headers(request)
+    except drf_exceptions.AuthenticationFailed as exc:
+        raise CompatError(Kind.UNAUTHORIZED, str(exc.detail)) from None
+    if raw is None:
+        raise CompatError(Kind.UNAUTHORIZED, "No API key: send 'x-api-key: <key>' or 'Authorization: Bearer <key>'.")
+    key = api_key_authenticate(raw)
+    if key is None:
+        raise CompatError(Kind.UNAUTHORIZED, "The API key is invalid or has been revoked.")
+    return key
+
+
+# --- jobs --------------------------------------------------------------------------------
+
+
+def _renamed(exc: ParamError, renames: dict[str, str]) -> CompatError:
+    """Name the field as the client sent it (e.g. `image_url`, not our `first_frame_image`)."""
+    param, message = exc.param, exc.message
+    if param in renames:
+        new = renames[param]
+        if message.startswith(f"{param}:"):
+            message = f"{new}:{message[len(param) + 1 :]}"
+        param = new
+    return CompatError(Kind.BAD_REQUEST, message, param=param)
+
+
+def own_upload(api_key: ApiKey, value: Any) -> Any:
+    """Our own signed link to one of the organization's uploads becomes that upload's id.
+
+    Atlas clients upload with uploadMedia and pass the returned download_url
+    as the image; resolving it here saves fetching our own file over HTTP.
+    Anything else is returned unchanged and resolved by generation_create.
+    """
+    if not isinstance(value, str) or "/files/" not in value:
+        return value
+    token = value.rsplit("/files/", 1)[1].split("?", 1)[0]
+    try:
+        name, _ = signed_name(token)
+    except signing.BadSignature:
+        return value
+    upload = Upload.objects.filter(organization_id=api_key.organization_id, file=name).first()
+    return upload.public_id if upload else value
+
+
+def job_create(
+    *,
+    api_key: ApiKey,
+    model: str,
+    params: dict[str, Any],
+    source: str,
+    renames: dict[str, str] | None = None,
+) -> Generation:
+    """Accept a job exactly as the native API does (validation, price, hold), or raise CompatError."""
+    params = {name: own_upload(api_key, value) for name, value in params.items()}
+    try:
+        return generation_create(
+            organization=api_key.organization, model=model, params=params, source=source, api_key=api_key
+        )
+    except ParamError as exc:
+        raise _renamed(exc, renames or {}) from None
+    except PricingError as exc:
+        raise CompatError(Kind.BAD_REQUEST, str(exc), param="model") from None
+    except InsufficientCredits as exc:
+        raise CompatError(Kind.INSUFFICIENT_CREDITS, str(exc)) from None
+    except SpendLimitExceeded as exc:
+        raise CompatError(Kind.SPEND_LIMIT, str(exc)) from None
+
+
+def upload_accept(api_key: ApiKey, data: bytes, *, field: str) -> Upload:
+    """Store an image for later use as a frame, under the same rules as the native uploads."""
+    try:
+        return upload_create(organization=api_key.organization, data=data, field=field)
+    except ParamError as exc:
+        raise CompatError(Kind.BAD_REQUEST, exc.message, param=exc.param) from None
+
+
+def job_get(api_key: ApiKey, public_id: str) -> Generation:
+    """One of the key's organization's jobs; another organization's id is as unknown as a made-up one."""
+    try:
+        return selectors.generation_get(api_key.organization, public_id)
+    except Http404:
+        raise CompatError(Kind.NOT_FOUND, f"No request with id {public_id!r}.") from None
+
+
+@dataclass(frozen=True)
+class JobView:
+    """A job as every provider shape needs it: one state, the video link, the error, the timings."""
+
+    id: str
+    state: str  # queued | running | succeeded | failed
+    video_url: str | None
+    error_code: str | None
+    error_message: str | None
+    expired: bool
+    queue_seconds: float | None
+    generation_seconds: float | None
+    created_at: str | None
+    completed_at: str | None
+
+
+_STATES = {
+    Status.QUEUED: "queued",
+    Status.SUBMITTING: "queued",
+    Status.RUNNING: "running",
+    Status.SUCCEEDED: "succeeded",
+}
+
+
+def job_view(generation: Generation) -> JobView:
+    """Read the job through the native job object, so every API tells the same story."""
+    job = generation_to_dict(generation)
+    state = _STATES.get(generation.status, "failed")
+    error = job["error"] or {}
+    output = job["output"] or {}
+    expired = state == "succeeded" and not output
+    if state == "failed" and not error:
+        error = {"code": generation.status, "message": f"The request ended as {generation.status}."}
+    return JobView(
+        id=job["id"],
+        state=state,
+        video_url=output.get("video_url"),
+        error_code=error.get("code"),
+        error_message=error.get("message"),
+        expired=expired,
+        queue_seconds=job["timings"]["queue_seconds"],
+        generation_seconds=job["timings"]["generation_seconds"],
+        created_at=job["created_at"],
+        completed_at=job["completed_at"],
+    )
+
+
+def failure_kind(view: JobView) -> str:
+    """How a failed job reads as an HTTP error (the synchronous endpoint has no FAILED body)."""
+    if view.error_code in {"content_policy", "content_blocked"}:
+        return Kind.CONTENT_BLOCKED
+    if view.error_code == "no_provider_available":
+        return Kind.UNAVAILABLE
+    if view.error_code in {"deadline_exceeded", Status.TIMED_OUT}:
+        return Kind.TIMEOUT
+    return Kind.JOB_FAILED
+
+
+# --- waiting without holding a thread ---------------------------------------------------
+
+# May a connection that `in_thread` opened stay open for the next call? Under ASGI the event
+# loop and its thread pool live as long as the process, so yes (CONN_MAX_AGE applies). Under
+# WSGI, Django runs an async view on a fresh loop whose threads end with the request: their
+# connections would linger unclosed, so they are closed after each call.
+_keep_connections: ContextVar[bool] = ContextVar("compat_keep_connections", default=False)
+
+
+def in_thread(func: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """Run blocking work (database, storage) on the event loop's thread pool.
+
+    Not thread-sensitive: calls do not queue behind one shared thread, and a
+    waiting request holds no thread between calls. Old or broken connections
+    are closed first, as Django does at the start of every request.
+    """
+
+    @wraps(func)
+    def fresh(*args: Any, **kwargs: Any) -> Any:
+        close_old_connections()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            if not _keep_connections.get():
+                connections.close_all()
+
+    return sync_to_async(fresh, thread_sensitive=False)
+
+
+def _final_among(pks: list[int]) -> list[int]:
+    return list(Generation.objects.filter(pk__in=pks, status__in=FINAL_STATUSES).values_list("pk", flat=True))
+
+
+class _Watcher:
+    """The waiting requests of one event loop share one look at the database per interval.
+
+    However many requests wait, the process sends one indexed query every
+    WAIT_POLL_SECONDS for all their jobs together, then wakes those whose job
+    is final; a request that stops waiting (answered, timed out, client gone)
+    just leaves, and the watcher stops when nobody is left.
+    """
+
+    def __init__(self) -> None:
+        self.waiting: dict[int, set[asyncio.Event]] = {}
+        self.task: asyncio.Task | None = None
+
+    async def wait(self, pk: int, timeout: float) -> bool:
+        event = asyncio.Event()
+        self.waiting.setdefault(pk, set()).add(event)
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._watch())
+        try:
+            async with asyncio.timeout(timeout):
+                await event.wait()
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self._leave(pk, event)
+
+    def _leave(self, pk: int, event: asyncio.Event) -> None:
+        events = self.waiting.get(pk)
+        if events is not None:
+            events.discard(event)
+            if not events:
+                del self.waiting[pk]
+        if not self.waiting and self.task is not None:
+            self.task.cancel()
+            self.task = None
+
+    async def _watch(self) -> None:
+        look = in_thread(_final_among)
+        while self.waiting:
+            try:
+                finished = await look(list(self.waiting))
+            except Exception:  # the database is away for a moment: keep the waiters, look again
+                logger.exception("Looking up waited-for jobs failed")
+                finished = []
+            for pk in finished:
+                for event in self.waiting.get(pk, ()):
+                    event.set()
+            await asyncio.sleep(WAIT_POLL_SECONDS)
+
+
+_watchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Watcher] = weakref.WeakKeyDictionary()
+
+
+async def wait_until_final(pk: int, *, timeout: float) -> bool:
+    """Wait without a thread until the job is final (True) or `timeout` seconds pass (False)."""
+    loop = asyncio.get_running_loop()
+    watcher = _watchers.get(loop)
+    if watcher is None:
+        watcher = _watchers[loop] = _Watcher()
+    return await watcher.wait(pk, timeout)
+
+
+def job_abandon(pk: int, reason: str) -> Generation:
+    """Cancel a job nobody waits for any more (no charge); returns the job as it now stands.
+
+    If it finished meanwhile, nothing changes and the finished job is returned.
+    """
+    generation = Generation.objects.select_related("organization").get(pk=pk)
+    generation_cancel(generation=generation, reason=reason)
+    generation.refresh_from_db()
+    return generation
+
+
+def job_reload(pk: int) -> Generation:
+    return Generation.objects.select_related("organization").get(pk=pk)
