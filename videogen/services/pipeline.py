@@ -39,6 +39,10 @@ from videogen.services.uploads import upload_data_url
 
 logger = logging.getLogger(__name__)
 
+# A provider that cannot take this particular request (its rules are stricter
+# than our catalog's): try the next route instead of failing the job.
+ROUTE_MISMATCH_CODES = frozenset({"unsupported_model", "unsupported_params", "missing_first_frame"})
+
 
 def poll_interval(age: timedelta, retry_after: float | None = None) -> timedelta:
     """Quick at first, slower later; a provider's Retry-After wins when longer."""
@@ -140,7 +144,7 @@ def _submit_along_routes(generation: Generation, adapters: Adapters) -> None:
             result = provider_services.provider_call(generation.pk, name, "submit", partial(adapter.submit, request))
         except ProviderError as exc:
             last_error = f"{name}: {exc.message}"
-            if exc.kind == ErrorKind.PERMANENT:
+            if exc.kind == ErrorKind.PERMANENT and exc.code not in ROUTE_MISMATCH_CODES:
                 finish_unpaid(generation, Status.FAILED, code=exc.code, message=_customer_message(exc))
                 return
             if exc.kind == ErrorKind.ACCOUNT:

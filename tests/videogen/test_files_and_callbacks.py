@@ -1,0 +1,77 @@
+"""Signed download links, output retention, and MiniMax's callback."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.test import Client
+from django.utils import timezone
+
+from videogen import tasks
+from videogen.models import Generation, Status
+from videogen.services.files import signed_url
+from videogen.services.generations import generation_create
+
+pytestmark = pytest.mark.django_db
+
+
+def _path(url: str) -> str:
+    return url.split("127.0.0.1:8000", 1)[1]
+
+
+def test_a_signed_link_serves_the_file_without_an_api_key(client: Client) -> None:
+    name = default_storage.save("videos/org_x/clip.mp4", ContentFile(b"\x00\x00\x00\x18ftypmp42" + b"x" * 100))
+    response = client.get(_path(signed_url(name)))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "video/mp4"
+    assert b"".join(response.streaming_content).startswith(b"\x00\x00\x00\x18ftyp")
+    download = client.get(_path(signed_url(name, download_as="gen_1.mp4")))
+    assert 'attachment; filename="gen_1.mp4"' in download["Content-Disposition"]
+
+
+def test_a_tampered_or_expired_link_is_404(client: Client, settings) -> None:
+    name = default_storage.save("videos/org_x/clip.mp4", ContentFile(b"data"))
+    path = _path(signed_url(name))
+    assert client.get(path[:-3] + "abc").status_code == 404
+    other = _path(signed_url("videos/org_y/secret.mp4"))
+    assert client.get(other).status_code == 404  # signed but missing
+    settings.SIGNED_URL_TTL_SECONDS = -1
+    assert client.get(path).status_code == 404
+
+
+def test_old_outputs_are_deleted_after_the_retention_period(org_a, settings) -> None:
+    settings.OUTPUT_RETENTION_DAYS = 7
+    generation = generation_create(organization=org_a, model="hailuo-02-fast", params={"prompt": "x"})
+    video = default_storage.save("videos/old.mp4", ContentFile(b"v"))
+    poster = default_storage.save("posters/old.jpg", ContentFile(b"p"))
+    Generation.objects.filter(pk=generation.pk).update(
+        status=Status.SUCCEEDED, video=video, poster=poster, completed_at=timezone.now() - timedelta(days=8)
+    )
+    assert tasks.outputs_cleanup() == 1
+    generation.refresh_from_db()
+    assert generation.output_deleted_at is not None
+    assert not default_storage.exists(video) and not default_storage.exists(poster)
+    assert tasks.outputs_cleanup() == 0
+
+
+def test_minimax_callback_echoes_the_challenge(client: Client) -> None:
+    response = client.post("/hooks/minimax", {"challenge": "abc123"}, content_type="application/json")
+    assert response.status_code == 200
+    assert response.json() == {"challenge": "abc123"}
+
+
+def test_minimax_callback_moves_the_next_poll_forward_only(client: Client, org_a) -> None:
+    generation = generation_create(organization=org_a, model="hailuo-02-fast", params={"prompt": "x"})
+    later = timezone.now() + timedelta(minutes=5)
+    Generation.objects.filter(pk=generation.pk).update(
+        status=Status.RUNNING, provider="minimax", upstream_id="3080001", next_poll_at=later
+    )
+    body = {"task_id": "3080001", "status": "success", "file_id": "f1"}
+    assert client.post("/hooks/minimax", body, content_type="application/json").status_code == 200
+    generation.refresh_from_db()
+    assert generation.status == Status.RUNNING  # the callback is not trusted; the next poll decides
+    assert generation.next_poll_at < later
+    assert client.post("/hooks/minimax", "not json", content_type="application/json").status_code == 400
