@@ -2,4 +2,17 @@
 
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from videogen import views
+
+urlpatterns = [
+    path("pricing/", views.pricing, name="pricing"),
+    path("generate/", views.generate, name="generate"),
+    path("generate/upload/", views.frame_upload, name="frame-upload"),
+    path("generations/", views.history, name="history"),
+    path("generations/<str:public_id>/", views.generation_detail, name="generation"),
+    path("generations/<str:public_id>/status/", views.generation_status, name="generation-status"),
+    path("generations/<str:public_id>/cancel/", views.generation_cancel, name="generation-cancel"),
+    path("generations/<str:public_id>/again/", views.generation_again, name="generation-again"),
+]
