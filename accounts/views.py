@@ -15,6 +15,8 @@ from accounts.decorators import admin_required, org_required
 from accounts.forms import ApiKeyForm, InvitationForm, OrganizationForm, RoleForm, SignupForm
 from accounts.middleware import SESSION_KEY
 
+NEW_KEY_SESSION = "new_api_key"
+
 
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
@@ -158,13 +160,16 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 def api_keys(request: HttpRequest) -> HttpResponse:
     organization = request.membership.organization
     form = ApiKeyForm(request.POST or None)
-    new_key = None
     if request.method == "POST" and form.is_valid():
-        key, new_key = services.api_key_create(
+        key, raw = services.api_key_create(
             organization=organization, name=form.cleaned_data["name"], created_by=request.user
         )
+        # Redirect after POST, so a reload cannot create a second key; the key rides in the
+        # session for exactly one page view.
+        request.session[NEW_KEY_SESSION] = raw
         messages.success(request, f"Created key “{key.name}”. Copy it now: it will not be shown again.")
-        form = ApiKeyForm()
+        return redirect("api-keys")
+    new_key = request.session.pop(NEW_KEY_SESSION, None)
     context = {"form": form, "keys": selectors.api_keys_list(organization), "new_key": new_key}
     return render(request, "accounts/api_keys.html", context)
 

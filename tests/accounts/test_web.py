@@ -133,7 +133,7 @@ def test_another_tenants_members_are_404(web_carol: Client, bob: User) -> None:
 
 
 def test_api_key_is_shown_once_then_only_its_prefix(web_alice: Client, org_a) -> None:
-    created = web_alice.post("/api-keys/", {"name": "ci"})
+    created = web_alice.post("/api-keys/", {"name": "ci"}, follow=True)
     raw = created.context["new_key"]
     assert raw in created.content.decode()
     key = ApiKey.objects.get(organization=org_a)
