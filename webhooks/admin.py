@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html_join
 
+from videogen.admin.common import OrganizationFilter, change_url, pretty_json
 from webhooks import services
 from webhooks.errors import WebhookError
 from webhooks.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
@@ -25,9 +27,24 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
     list_display = ["public_id", "type", "organization", "created_at"]
-    list_filter = ["type"]
-    search_fields = ["public_id", "organization__name", "organization__public_id"]
+    list_filter = ["type", OrganizationFilter, "created_at"]
+    search_fields = ["public_id", "organization__name", "organization__public_id", "dedupe_key"]
     list_select_related = ["organization"]
+    fields = ["public_id", "type", "organization", "created_at", "dedupe_key", "data_json", "deliveries_list"]
+    readonly_fields = fields
+
+    @admin.display(description="data")
+    def data_json(self, obj: Event) -> str:
+        return pretty_json(obj.data)
+
+    @admin.display(description="deliveries")
+    def deliveries_list(self, obj: Event) -> str:
+        deliveries = obj.deliveries.order_by("created_at")
+        if not deliveries:
+            return "—"
+        return format_html_join(
+            ", ", '<a href="{}">{}</a> ({}, {})', ((change_url(d), d.public_id, d.url, d.status) for d in deliveries)
+        )
 
 
 @admin.register(WebhookEndpoint)
@@ -49,11 +66,17 @@ class DeliveryAttemptInline(admin.TabularInline):
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
 
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdmin):
     list_display = ["public_id", "event", "url", "organization", "status", "attempt_count", "last_status_code"]
-    list_filter = ["status"]
+    list_filter = ["status", OrganizationFilter, "created_at"]
     search_fields = ["public_id", "event__public_id", "url", "organization__name"]
     list_select_related = ["event", "organization"]
     inlines = [DeliveryAttemptInline]

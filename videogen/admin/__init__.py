@@ -1,0 +1,7 @@
+"""The operators' admin for generations and providers (registered on import)."""
+
+from __future__ import annotations
+
+from videogen.admin import generations, providers
+
+__all__ = ["generations", "providers"]

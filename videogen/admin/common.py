@@ -1,0 +1,231 @@
+"""Helpers shared by the operator admin pages: redaction, formatting, filters and operation pages."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+
+from billing.money import format_usd
+
+REDACTED = "[redacted]"
+# Names whose values are credentials wherever they appear (headers, bodies, query strings).
+_SECRET_NAME = re.compile(
+    r"^(proxy-)?authorization$|^x-api-key$|^api[-_]?key$|^apikey$|^(access|refresh|id)?[-_]?token$"
+    r"|^(client[-_])?secret$|^password$|^signature$|^x-amz-signature$|^x-amz-security-token$",
+    re.IGNORECASE,
+)
+_SECRET_TEXT = [
+    (re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + REDACTED),
+    # Keys in the shapes providers, Stripe and we use: sk-..., sk_live_..., whsec_..., hs_...
+    (re.compile(r"\b(sk|pk|rk|hs|whsec)[-_][A-Za-z0-9_-]{8,}"), REDACTED),
+    (
+        re.compile(
+            r"(?i)([?&](api[-_]?key|key|token|access_token|signature|sig|x-amz-signature|x-amz-security-token)=)[^&\s\"']+"
+        ),
+        r"\1" + REDACTED,
+    ),
+]
+_KEY_SETTINGS = [
+    "MINIMAX_API_KEY",
+    "SEGMIND_API_KEY",
+    "AIMLAPI_API_KEY",
+    "ATLASCLOUD_API_KEY",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+]
+
+
+def _configured_secrets() -> list[str]:
+    values = [getattr(settings, name, "") for name in _KEY_SETTINGS]
+    return [v for v in values if isinstance(v, str) and len(v) >= 6]
+
+
+def _scrub_text(text: str, known: list[str]) -> str:
+    for secret in known:
+        text = text.replace(secret, REDACTED)
+    for pattern, replacement in _SECRET_TEXT:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def redact(value: Any, known: list[str] | None = None) -> Any:
+    """A copy of a JSON-like value without anything that looks like a credential.
+
+    The adapters already redact what they record; this is a second line of
+    defence for what the admin shows.
+    """
+    known = _configured_secrets() if known is None else known
+    if isinstance(value, str):
+        return _scrub_text(value, known)
+    if isinstance(value, dict):
+        return {
+            str(k): (REDACTED if _SECRET_NAME.search(str(k)) and v not in (None, "") else redact(v, known))
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact(v, known) for v in value]
+    return value
+
+
+def pretty_json(value: Any, *, redacted: bool = True, max_chars: int = 20_000) -> str:
+    """Indented JSON in a <pre>, secrets removed, long bodies cut."""
+    if redacted:
+        value = redact(value)
+    text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str)
+    if len(text) > max_chars:
+        text = text[:max_chars] + "\n… (cut)"
+    return format_html('<pre class="ops-json">{}</pre>', text)
+
+
+def usd(micros: int | None) -> str:
+    return "—" if micros is None else format_usd(micros)
+
+
+def percent(value: int | None) -> str:
+    return "—" if value is None else f"{value}%"
+
+
+def milliseconds(value: int | None) -> str:
+    return "—" if value is None else f"{value:,} ms"
+
+
+class OrganizationFilter(admin.SimpleListFilter):
+    """Filter by one organization, typed as its slug or public id (a list of every customer would not scale)."""
+
+    title = "organization"
+    parameter_name = "org"
+    template = "admin/ops/input_filter.html"
+    field_path = "organization"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        # A non-empty list makes Django show the filter; the template draws a text box instead.
+        return [("", "")]
+
+    def has_output(self) -> bool:
+        return True
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = (self.value() or "").strip()
+        if not value:
+            return queryset
+        prefix = f"{self.field_path}__" if self.field_path else ""
+        match = Q(**{f"{prefix}slug": value}) | Q(**{f"{prefix}public_id": value})
+        if value.isdigit():
+            match |= Q(**{f"{prefix}pk": int(value)})
+        return queryset.filter(match)
+
+    def choices(self, changelist: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "value": self.value() or "",
+                "parameter_name": self.parameter_name,
+                "other_params": {k: v for k, v in changelist.params.items() if k != self.parameter_name},
+                "clear_url": changelist.get_query_string(remove=[self.parameter_name]),
+            }
+        ]
+
+
+# --- Operation pages --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """One object an operation will act on, as the confirmation page lists it."""
+
+    label: str
+    detail: str
+    url: str = ""
+    skipped: str = ""
+
+
+def operation_page(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    *,
+    action: str,
+    title: str,
+    intro: str,
+    targets: list[Target],
+    selected: list[Any],
+    form: forms.Form,
+    submit_label: str,
+    cancel_url: str,
+    danger: bool = False,
+) -> TemplateResponse:
+    """The intermediate page of an action: what will happen, to what, and the form it needs.
+
+    It posts back to where it came from: the changelist (as a Django admin
+    action, with the selected ids) or an object's own operation URL.
+    """
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "intro": intro,
+        "opts": model_admin.opts,
+        "targets": targets,
+        "selected": selected,
+        "form": form,
+        "action": action,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "submit_label": submit_label,
+        "cancel_url": cancel_url,
+        "danger": danger,
+        "media": model_admin.media + form.media,
+    }
+    return TemplateResponse(request, "admin/ops/operation.html", context)
+
+
+def applying(request: HttpRequest) -> bool:
+    """True when the operation page's own button was pressed (not the changelist's action menu)."""
+    return request.method == "POST" and "apply" in request.POST
+
+
+def object_operation(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
+    """Run one admin action on one object from its own URL (the buttons on the change page).
+
+    The action's permission is checked the way Django checks it on the changelist.
+    """
+    obj = model_admin.get_object(request, unquote(object_id))
+    if obj is None:
+        raise Http404(f"No {model_admin.opts.verbose_name} with id {object_id!r}.")
+    actions = model_admin.get_actions(request)
+    if action not in actions:
+        raise PermissionDenied
+    func = actions[action][0]
+    queryset = model_admin.get_queryset(request).filter(pk=obj.pk)
+    response = func(model_admin, request, queryset)
+    if response is None:
+        return HttpResponseRedirect(change_url(obj))
+    return response
+
+
+def change_url(obj: Any) -> str:
+    opts = obj._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+
+
+def changelist_url(model: Any, **params: str) -> str:
+    opts = model._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def link(obj: Any, text: str | None = None) -> str:
+    if obj is None:
+        return "—"
+    return format_html('<a href="{}">{}</a>', change_url(obj), text if text is not None else str(obj))
