@@ -1,0 +1,239 @@
+"""Rate limits: requests per minute per key and per organization, jobs running at once, the headers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from accounts import services as account_services
+from platform_api.models import RateLimitCounter
+from tests.api.conftest import fund, image_file, job_body, set_limits
+from videogen.api import ratelimit
+from videogen.api_errors import ApiError
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+URL = "/api/v1/generations"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def client_for(raw_key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+    return client
+
+
+def test_every_authenticated_response_carries_the_rate_limit_headers(api_a, api_b) -> None:
+    job = api_a.post(URL, job_body(), format="json").json()
+    responses = [
+        api_a.get("/api/v1/models"),
+        api_a.get(URL),
+        api_a.get(f"{URL}/{job['id']}"),
+        api_a.get(f"{URL}/gen_unknown"),
+        api_a.get(URL, {"limit": "0"}),
+        api_a.post(URL, {"model": "nope"}, format="json"),
+        api_a.post(f"{URL}/{job['id']}/cancel"),
+        api_a.post(f"{URL}/{job['id']}/cancel"),
+        api_a.post("/api/v1/uploads", {"file": image_file()}, format="multipart"),
+        api_a.post("/api/v1/uploads", {}, format="json"),
+    ]
+    assert [r.status_code for r in responses] == [200, 200, 200, 404, 400, 400, 200, 409, 201, 415]
+    remaining = [int(r["X-RateLimit-Remaining"]) for r in responses]
+    assert all(int(r["X-RateLimit-Limit"]) == ratelimit.DEFAULT_KEY_REQUESTS_PER_MINUTE for r in responses)
+    # Counted one by one (the create before the list counted too).
+    assert remaining == list(range(598, 588, -1))
+    for response in responses:
+        reset = int(response["X-RateLimit-Reset"])
+        assert reset % 60 == 0
+        assert 0 < reset - time.time() <= 60
+    # Another organization's key has its own counters.
+    assert int(api_b.get(URL)["X-RateLimit-Remaining"]) == ratelimit.DEFAULT_KEY_REQUESTS_PER_MINUTE - 1
+
+
+def test_a_key_over_its_requests_per_minute_gets_429_with_retry_after(api_a, org_a, alice) -> None:
+    set_limits(org_a, key_requests_per_minute=3)
+    statuses = [api_a.get(URL).status_code for _ in range(3)]
+    refused = api_a.get(URL)
+
+    assert statuses == [200, 200, 200]
+    assert refused.status_code == 429
+    error = refused.json()["error"]
+    assert (error["type"], error["code"], error["scope"], error["limit"]) == (
+        "rate_limit_error",
+        "rate_limit_exceeded",
+        "api_key",
+        3,
+    )
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert refused["X-RateLimit-Limit"] == "3"
+    assert refused["X-RateLimit-Remaining"] == "0"
+    # POST is limited the same way, and creates nothing.
+    assert api_a.post(URL, job_body(), format="json").status_code == 429
+    # Another key of the organization has its own per-key budget.
+    _, other = account_services.api_key_create(organization=org_a, name="second", created_by=alice)
+    assert client_for(other).get(URL).status_code == 200
+
+
+def test_all_keys_of_an_organization_share_its_limit(api_a, org_a, alice) -> None:
+    set_limits(org_a, org_requests_per_minute=4)
+    _, raw = account_services.api_key_create(organization=org_a, name="second", created_by=alice)
+    second = client_for(raw)
+    statuses = [c.get(URL).status_code for c in (api_a, second, api_a, second)]
+    refused = second.get(URL)
+    assert statuses == [200, 200, 200, 200]
+    assert refused.status_code == 429
+    assert refused.json()["error"]["scope"] == "organization"
+    assert refused["X-RateLimit-Limit"] == "4"
+
+
+def test_limits_not_overridden_keep_their_defaults(api_a, org_a) -> None:
+    set_limits(org_a, max_running_jobs=5)
+    assert api_a.get(URL)["X-RateLimit-Limit"] == str(ratelimit.DEFAULT_KEY_REQUESTS_PER_MINUTE)
+
+
+def test_too_many_running_jobs_is_429_until_one_finishes(api_a, org_a) -> None:
+    set_limits(org_a, max_running_jobs=2)
+    first = api_a.post(URL, job_body(), format="json").json()
+    assert api_a.post(URL, job_body(), format="json").status_code == 201
+    refused = api_a.post(URL, job_body(), format="json")
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "too_many_running_jobs"
+    assert int(refused["Retry-After"]) > 0
+    assert "X-RateLimit-Remaining" in refused
+
+    api_a.post(f"{URL}/{first['id']}/cancel")
+    assert api_a.post(URL, job_body(), format="json").status_code == 201
+
+
+def test_the_running_jobs_check_after_creation_rolls_an_extra_job_back(org_a, api_key_a) -> None:
+    """Two requests that both passed the early check: the one that counts second is refused, nothing kept."""
+    from django.db import transaction
+
+    from videogen.models import Generation
+    from videogen.services.generations import generation_create
+
+    fund(org_a, 1_000_000)
+    limits = ratelimit.Limits(key_requests_per_minute=10, org_requests_per_minute=10, max_running_jobs=1)
+    ratelimit.running_jobs_precheck(org_a, limits)
+    with transaction.atomic():
+        generation_create(organization=org_a, model="hailuo-02-fast", params=job_body()["input"])
+        ratelimit.running_jobs_recheck(org_a, limits)
+    with pytest.raises(ApiError) as refused, transaction.atomic():
+        generation_create(organization=org_a, model="hailuo-02-fast", params=job_body()["input"])
+        ratelimit.running_jobs_recheck(org_a, limits)
+    assert refused.value.code == "too_many_running_jobs"
+    assert Generation.objects.filter(organization=org_a).count() == 1
+
+
+def test_counters_are_shared_with_other_processes_through_the_database(api_a, api_key_a) -> None:
+    """Another web process (a real subprocess here) counts into the same window."""
+    window = int(time.time() // 60) * 60
+    if window + 60 - time.time() < 15:
+        time.sleep(window + 61 - time.time())  # keep the whole test inside one window
+    before = int(api_a.get(URL)["X-RateLimit-Remaining"])
+    key = api_key_a[0]
+    code = (
+        "import django, time; django.setup();"
+        "from videogen.api.ratelimit import counters_bump;"
+        f"w = int(time.time() // 60) * 60;"
+        f"[counters_bump(['key:{key.pk}', 'org:{key.organization_id}'], w) for _ in range(5)]"
+    )
+    env = {**os.environ, "DATABASE_URL": _database_url(), "DEBUG": "1", "VIDEOGEN_TESTING": "1"}
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, timeout=60)
+    after = int(api_a.get(URL)["X-RateLimit-Remaining"])
+    assert after == before - 6
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def test_old_windows_are_purged(api_a) -> None:
+    api_a.get(URL)
+    RateLimitCounter.objects.create(scope="key:999", window_start=60, hits=3)
+    assert ratelimit.counters_purge() == 1
+    assert RateLimitCounter.objects.filter(window_start=60).count() == 0
+    assert RateLimitCounter.objects.count() == 2  # this minute's key and organization counters
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed; the Redis counters need a real Redis")
+    port = _free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tmp_path],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_with_redis_configured_the_counters_live_in_redis(api_a, org_a, settings, redis_url) -> None:
+    import redis
+
+    settings.REDIS_URL = redis_url
+    set_limits(org_a, key_requests_per_minute=2)
+    statuses = [api_a.get(URL).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    assert not RateLimitCounter.objects.exists()
+    keys = sorted(k.decode() for k in redis.Redis.from_url(redis_url).keys(f"{ratelimit.REDIS_PREFIX}*"))
+    assert [k.split(":")[2] for k in keys] == ["key", "org"]
+    assert all(int(redis.Redis.from_url(redis_url).get(k)) == 3 for k in keys)
+
+
+def test_when_redis_is_down_requests_go_through_uncounted(api_a, settings) -> None:
+    settings.REDIS_URL = f"redis://127.0.0.1:{_free_port()}/0"
+    response = api_a.get(URL)
+    assert response.status_code == 200
+    assert response["X-RateLimit-Remaining"] == str(ratelimit.DEFAULT_KEY_REQUESTS_PER_MINUTE)
+
+
+def test_the_admin_edits_an_organizations_limits(org_a, admin_client) -> None:
+    response = admin_client.post(
+        "/admin/platform_api/organizationapilimits/add/",
+        {
+            "organization": org_a.pk,
+            "key_requests_per_minute": "50",
+            "org_requests_per_minute": "",
+            "max_running_jobs": "3",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    ratelimit.limits_cache_clear()
+    limits = ratelimit.limits_for(org_a.pk)
+    assert (limits.key_requests_per_minute, limits.org_requests_per_minute, limits.max_running_jobs) == (
+        50,
+        ratelimit.DEFAULT_ORG_REQUESTS_PER_MINUTE,
+        3,
+    )

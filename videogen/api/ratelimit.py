@@ -1,0 +1,223 @@
+"""Rate limits of the native API: requests per minute per key and per organization, and jobs running at once.
+
+Request counts are fixed one-minute windows shared by every web process: in
+Redis when REDIS_URL is set, otherwise in the database (one counter row per
+scope and minute, bumped by a single INSERT ... ON CONFLICT DO UPDATE, so two
+processes never lose a hit). Organizations may have their own limits
+(platform_api.OrganizationApiLimits, edited in the admin); changes apply
+within LIMITS_CACHE_SECONDS.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import connection
+
+from accounts.models import ApiKey, Organization
+from platform_api.models import OrganizationApiLimits, RateLimitCounter
+from videogen.api_errors import ApiError
+from videogen.models import ACTIVE_STATUSES, Generation
+
+if TYPE_CHECKING:
+    import redis
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_KEY_REQUESTS_PER_MINUTE = 600
+DEFAULT_ORG_REQUESTS_PER_MINUTE = 1200
+DEFAULT_MAX_RUNNING_JOBS = 20
+WINDOW_SECONDS = 60
+LIMITS_CACHE_SECONDS = 10
+# How long a client refused for too many running jobs should wait before trying again.
+RUNNING_JOBS_RETRY_AFTER = 10
+REDIS_PREFIX = "videogen:ratelimit:"
+# Namespace of the PostgreSQL advisory lock that serializes the running-jobs check per organization.
+_RUNNING_LOCK_NAMESPACE = 0x5647
+
+
+@dataclass(frozen=True)
+class Limits:
+    key_requests_per_minute: int
+    org_requests_per_minute: int
+    max_running_jobs: int
+
+
+_limits_cache: dict[int, tuple[float, Limits]] = {}
+_limits_lock = threading.Lock()
+
+
+def limits_for(organization_id: int) -> Limits:
+    """The organization's limits: its overrides where set, the defaults elsewhere."""
+    now = time.monotonic()
+    cached = _limits_cache.get(organization_id)
+    if cached and cached[0] > now:
+        return cached[1]
+    row = OrganizationApiLimits.objects.filter(organization_id=organization_id).first()
+    limits = Limits(
+        key_requests_per_minute=(row and row.key_requests_per_minute) or DEFAULT_KEY_REQUESTS_PER_MINUTE,
+        org_requests_per_minute=(row and row.org_requests_per_minute) or DEFAULT_ORG_REQUESTS_PER_MINUTE,
+        max_running_jobs=(row and row.max_running_jobs) or DEFAULT_MAX_RUNNING_JOBS,
+    )
+    with _limits_lock:
+        _limits_cache[organization_id] = (now + LIMITS_CACHE_SECONDS, limits)
+    return limits
+
+
+def limits_cache_clear() -> None:
+    with _limits_lock:
+        _limits_cache.clear()
+
+
+@dataclass(frozen=True)
+class RateState:
+    """Where a request left its key's and organization's counters; the headers show the tighter one."""
+
+    limit: int
+    remaining: int
+    reset_at: int
+    # "api_key" or "organization" when this request went over that limit.
+    exceeded: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset_at),
+        }
+
+    def retry_after(self) -> int:
+        return max(1, math.ceil(self.reset_at - time.time()))
+
+    def raise_if_exceeded(self) -> None:
+        if self.exceeded is None:
+            return
+        who = "This API key" if self.exceeded == "api_key" else "Your organization"
+        raise ApiError(
+            429,
+            "rate_limit_error",
+            "rate_limit_exceeded",
+            f"{who} sent more than {self.limit} requests this minute. Retry after {self.retry_after()} s.",
+            extra={"scope": self.exceeded, "limit": self.limit},
+            headers={"Retry-After": str(self.retry_after()), **self.headers()},
+        )
+
+
+def _bump_in_database(scopes: list[str], window_start: int) -> dict[str, int]:
+    table = connection.ops.quote_name(RateLimitCounter._meta.db_table)
+    values = ", ".join(["(%s, %s, 1)"] * len(scopes))
+    params: list[object] = []
+    for scope in scopes:
+        params += [scope, window_start]
+    # One statement for both counters; rows are always taken in the same order, so no deadlock.
+    sql = (
+        f"INSERT INTO {table} (scope, window_start, hits) VALUES {values} "  # noqa: S608 (fixed identifiers)
+        f"ON CONFLICT (scope, window_start) DO UPDATE SET hits = {table}.hits + 1 "
+        "RETURNING scope, hits"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return dict(cursor.fetchall())
+
+
+@cache
+def _redis_client(url: str) -> redis.Redis:
+    import redis
+
+    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+
+
+def _bump_in_redis(scopes: list[str], window_start: int) -> dict[str, int]:
+    import redis
+
+    try:
+        pipe = _redis_client(settings.REDIS_URL).pipeline(transaction=False)
+        for scope in scopes:
+            key = f"{REDIS_PREFIX}{scope}:{window_start}"
+            pipe.incr(key)
+            pipe.expire(key, 2 * WINDOW_SECONDS)
+        results = pipe.execute()
+    except redis.RedisError:
+        # Availability before strictness: without Redis, requests go through uncounted.
+        logger.warning("Rate limit counters unavailable (Redis); request not counted", exc_info=True)
+        return dict.fromkeys(scopes, 0)
+    return {scope: int(results[2 * n]) for n, scope in enumerate(scopes)}
+
+
+def counters_bump(scopes: list[str], window_start: int) -> dict[str, int]:
+    """Add one hit to each scope's counter for the window; returns the new counts."""
+    if settings.REDIS_URL:
+        return _bump_in_redis(scopes, window_start)
+    return _bump_in_database(scopes, window_start)
+
+
+def rate_limit_hit(api_key: ApiKey) -> RateState:
+    """Count a request for the key and its organization; the state says whether it went over."""
+    limits = limits_for(api_key.organization_id)
+    now = time.time()
+    window_start = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
+    key_scope, org_scope = f"key:{api_key.pk}", f"org:{api_key.organization_id}"
+    counts = counters_bump([key_scope, org_scope], window_start)
+    reset_at = window_start + WINDOW_SECONDS
+    key_left = limits.key_requests_per_minute - counts[key_scope]
+    org_left = limits.org_requests_per_minute - counts[org_scope]
+    if key_left <= org_left:
+        scope, limit, left = "api_key", limits.key_requests_per_minute, key_left
+    else:
+        scope, limit, left = "organization", limits.org_requests_per_minute, org_left
+    return RateState(limit=limit, remaining=max(0, left), reset_at=reset_at, exceeded=scope if left < 0 else None)
+
+
+def counters_purge(now: float | None = None) -> int:
+    """Delete database counters of windows that have ended; returns how many went."""
+    current = int((now or time.time()) // WINDOW_SECONDS) * WINDOW_SECONDS
+    deleted, _ = RateLimitCounter.objects.filter(window_start__lt=current).delete()
+    return deleted
+
+
+# --- Jobs running at once ------------------------------------------------------
+
+
+def _too_many_running(limits: Limits) -> ApiError:
+    return ApiError(
+        429,
+        "rate_limit_error",
+        "too_many_running_jobs",
+        f"Your organization already has {limits.max_running_jobs} generations queued or running; "
+        "wait for one to finish.",
+        extra={"scope": "running_jobs", "limit": limits.max_running_jobs},
+        headers={"Retry-After": str(RUNNING_JOBS_RETRY_AFTER)},
+    )
+
+
+def _running_count(organization: Organization, at_most: int) -> int:
+    active = Generation.objects.filter(organization=organization, status__in=ACTIVE_STATUSES).order_by()
+    # Counting stops past the limit: the answer only has to say whether the limit is reached.
+    return active.values("pk")[:at_most].count()
+
+
+def running_jobs_precheck(organization: Organization, limits: Limits) -> None:
+    """Refuse early (429) when the organization is already at its running-jobs limit."""
+    if _running_count(organization, limits.max_running_jobs) >= limits.max_running_jobs:
+        raise _too_many_running(limits)
+
+
+def running_jobs_recheck(organization: Organization, limits: Limits) -> None:
+    """Inside the transaction that created a job: refuse (429, rolling it back) if it went over the limit.
+
+    The per-organization lock makes concurrent requests count one after the
+    other, each seeing the jobs the others committed (SQLite's write lock does
+    the same there).
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_RUNNING_LOCK_NAMESPACE, organization.pk % 2**31])
+    if _running_count(organization, limits.max_running_jobs + 1) > limits.max_running_jobs:
+        raise _too_many_running(limits)
