@@ -135,11 +135,16 @@ def ensure_default_data() -> None:
     """
     prices = importlib.import_module("billing.migrations.0002_default_price_rules")
     providers = importlib.import_module("videogen.migrations.0002_default_providers_and_schedules")
+    roles = importlib.import_module("videogen.migrations.0003_operator_roles")
+    from django.contrib.auth.models import Group
+
     from billing.models import PriceRule
 
     if not PriceRule.objects.exists():
         prices.add_rules(django_apps, None)
     providers.forwards(django_apps, None)
+    if not Group.objects.filter(name="Support").exists():
+        roles.forwards(django_apps, None)
 
 
 @pytest.fixture(autouse=True)

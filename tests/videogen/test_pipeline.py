@@ -240,3 +240,10 @@ def test_a_crash_before_any_provider_was_called_resubmits(org_a, settings) -> No
         Generation.objects.filter(pk=generation.pk, status="running").update(next_poll_at=timezone.now())
     generation.refresh_from_db()
     assert generation.status == Status.SUCCEEDED
+
+
+def test_an_active_job_cannot_be_retried(org_a) -> None:
+    generation = create(org_a, prompt="sandbox:hang")
+    with pytest.raises(generations.RetryError):
+        generations.generation_retry(generation=generation, provider="sandbox")
+    assert Generation.objects.count() == 1

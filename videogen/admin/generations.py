@@ -40,7 +40,7 @@ from videogen.admin.common import (
 from videogen.catalog import ParamError
 from videogen.models import Generation, ProviderCall, ProviderRoute, Transition, Upload
 from videogen.services.files import signed_url
-from videogen.services.generations import generation_cancel, generation_retry
+from videogen.services.generations import RetryError, generation_cancel, generation_retry
 from videogen.services.providers import provider_configured
 
 REPORT_DAYS = (1, 7, 30, 90)
@@ -438,7 +438,7 @@ class GenerationAdmin(admin.ModelAdmin):
         for generation in jobs:
             try:
                 retry = generation_retry(generation=generation, provider=provider, staff_user=request.user)
-            except (BillingError, ParamError) as exc:
+            except (BillingError, ParamError, RetryError) as exc:
                 self.message_user(request, f"{generation.public_id} was not retried: {exc}", messages.ERROR)
                 continue
             created.append(retry)

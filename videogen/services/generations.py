@@ -163,11 +163,18 @@ def generation_cancel(*, generation: Generation, reason: str = "Canceled by the 
     return ended
 
 
+class RetryError(Exception):
+    """An operator's retry the rules refuse; the message says why."""
+
+
 def generation_retry(*, generation: Generation, provider: str, staff_user: User | None = None) -> Generation:
     """Run a finished job's input again as a new job pinned to `provider` (operators' retry).
 
     The new job is priced and held like any other, so the customer again pays only if it succeeds.
+    Raises RetryError while the job is still active: it could yet succeed and be charged.
     """
+    if generation.status in ACTIVE_STATUSES:
+        raise RetryError(f"{generation.public_id} is still {generation.status}; cancel it or wait for it to finish.")
     retry = generation_create(
         organization=generation.organization,
         model=generation.model,
