@@ -25,7 +25,8 @@ from videogen.models import Generation, Status
 from videogen.services import pipeline, sweep
 
 # Mark for tests that need committed data: a live server or an async view (other threads read the DB).
-LIVE = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# Price rules and routes come back after each flush through tests/conftest.py's `_default_data`.
+LIVE = pytest.mark.django_db(transaction=True)
 
 
 def fund(organization: Organization, usd_micros: int = 20_000_000) -> None:
