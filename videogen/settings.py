@@ -154,8 +154,12 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
+# Under ASGI every request runs in a fresh thread, so a persistent connection
+# would be left behind per request: 0 closes each one (put PgBouncer in front
+# for pooling).
+_conn_max_age = env_int("DB_CONN_MAX_AGE", 0, minimum=0)
 try:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=_conn_max_age)}
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a database URL we understand: {exc}") from None
 # Each test run gets its own database, so several runs on one machine never collide.

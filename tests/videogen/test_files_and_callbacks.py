@@ -75,3 +75,21 @@ def test_minimax_callback_moves_the_next_poll_forward_only(client: Client, org_a
     assert generation.status == Status.RUNNING  # the callback is not trusted; the next poll decides
     assert generation.next_poll_at < later
     assert client.post("/hooks/minimax", "not json", content_type="application/json").status_code == 400
+
+
+def test_under_asgi_a_signed_link_streams_the_file_in_chunks() -> None:
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    payload = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8192  # 2 MiB: several chunks
+    name = default_storage.save("videos/org_x/big.mp4", ContentFile(payload))
+
+    async def fetch() -> tuple[object, bytes]:
+        response = await AsyncClient().get(_path(signed_url(name)))
+        return response, b"".join([chunk async for chunk in response.streaming_content])
+
+    response, body = async_to_sync(fetch)()
+    assert response.status_code == 200
+    assert response.is_async
+    assert int(response["Content-Length"]) == len(payload)
+    assert body == payload
