@@ -35,6 +35,7 @@ from billing.selectors import balance_get
 from billing.services import credit_settings_update, credits_adjust
 from videogen.admin.common import (
     OrganizationFilter,
+    ReadOnlyInline,
     Target,
     applying,
     change_url,
@@ -48,20 +49,6 @@ from videogen.models import Generation
 
 LEDGER_INLINE_ROWS = 50
 USD_FIELD = {"max_digits": 12, "decimal_places": 6}
-
-
-class ReadOnlyTabular(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 # --- Users ----------------------------------------------------------------------------------------
@@ -79,7 +66,7 @@ class UserChangeForm(DjangoUserChangeForm):
         fields = "__all__"
 
 
-class UserMembershipInline(ReadOnlyTabular):
+class UserMembershipInline(ReadOnlyInline):
     model = Membership
     fk_name = "user"
     fields = ["organization_link", "role", "created_at"]
@@ -157,7 +144,7 @@ class CreditInline(admin.StackedInline):
         return usd(obj.available_micros) if obj.pk else "—"
 
 
-class MembershipInline(ReadOnlyTabular):
+class MembershipInline(ReadOnlyInline):
     model = Membership
     fields = ["user_link", "role", "created_at"]
     readonly_fields = fields
@@ -168,7 +155,7 @@ class MembershipInline(ReadOnlyTabular):
         return link(obj.user)
 
 
-class ApiKeyInline(ReadOnlyTabular):
+class ApiKeyInline(ReadOnlyInline):
     model = ApiKey
     fields = ["public_id", "name", "key_prefix", "created_at", "last_used_at", "spend_limit", "state"]
     readonly_fields = fields
@@ -198,7 +185,7 @@ class RecentEntriesFormSet(BaseInlineFormSet):
         return self._recent
 
 
-class LedgerEntryInline(ReadOnlyTabular):
+class LedgerEntryInline(ReadOnlyInline):
     model = LedgerEntry
     formset = RecentEntriesFormSet
     ordering = ["-id"]

@@ -21,7 +21,7 @@ from billing.models import (
 )
 from billing.money import micros_to_decimal, usd_to_micros
 from videogen import catalog
-from videogen.admin.common import OrganizationFilter, link, pretty_json, usd
+from videogen.admin.common import OrganizationFilter, ReadOnlyAdmin, link, pretty_json, usd
 
 USD_FIELD = {"max_digits": 12, "decimal_places": 6, "min_value": Decimal(0)}
 
@@ -80,19 +80,6 @@ class PriceRuleAdmin(admin.ModelAdmin):
     @admin.display(description="margin")
     def margin(self, obj: PriceRule) -> str:
         return usd(obj.price_micros - obj.upstream_cost_micros)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Money records: nobody adds, changes or deletes them here."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(LedgerEntry)

@@ -7,21 +7,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
-from videogen.admin.common import OrganizationFilter, change_url, pretty_json
+from videogen.admin.common import OrganizationFilter, ReadOnlyAdmin, ReadOnlyInline, change_url, pretty_json
 from webhooks import services
 from webhooks.errors import WebhookError
 from webhooks.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(Event)
@@ -56,21 +45,10 @@ class WebhookEndpointAdmin(ReadOnlyAdmin):
     exclude = ["secret", "previous_secret"]
 
 
-class DeliveryAttemptInline(admin.TabularInline):
+class DeliveryAttemptInline(ReadOnlyInline):
     model = DeliveryAttempt
-    extra = 0
-    can_delete = False
     fields = ["number", "started_at", "outcome", "status_code", "latency_ms", "error", "response_excerpt"]
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(Delivery)

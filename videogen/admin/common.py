@@ -229,3 +229,33 @@ def link(obj: Any, text: str | None = None) -> str:
     if obj is None:
         return "—"
     return format_html('<a href="{}">{}</a>', change_url(obj), text if text is not None else str(obj))
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records nobody adds, changes or deletes in the admin (money, events, history)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """A related list shown for reading only."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

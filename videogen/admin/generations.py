@@ -27,6 +27,7 @@ from billing.services import credits_refund
 from videogen import reports
 from videogen.admin.common import (
     OrganizationFilter,
+    ReadOnlyInline,
     Target,
     applying,
     change_url,
@@ -47,21 +48,6 @@ REPORT_DAYS = (1, 7, 30, 90)
 
 
 # --- Inlines ----------------------------------------------------------------------------------
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class TransitionInline(ReadOnlyInline):
