@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.db import DataError, close_old_connections, connections
+from django.db import DataError, connections
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
@@ -36,9 +37,11 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 Handler = Callable[..., Awaitable[HttpResponse]]
 
-# Threads doing the API's database work in each web process; each keeps one database connection.
+# Threads doing the API's database work in each web process; each keeps one database connection
+# open, so web processes × DB_THREADS must fit the database's connection limit.
 DB_THREADS = 16
 MAX_WAIT_SECONDS = 60
+POOL_CONNECTION_MAX_AGE = 300
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
@@ -52,13 +55,27 @@ def _db_executor() -> ThreadPoolExecutor:
         return _executor
 
 
+def _keep_or_close_connections() -> None:
+    """After each piece of work, like request_finished: drop broken connections and old ones.
+
+    The pool's threads live as long as the process, so unlike Django's
+    per-request threads they may keep a connection between requests (opening
+    one costs more than most API requests): up to POOL_CONNECTION_MAX_AGE,
+    whatever CONN_MAX_AGE says. SQLite connections are cheap and follow CONN_MAX_AGE.
+    """
+    for conn in connections.all(initialized_only=True):
+        fresh = conn.connection is not None and getattr(conn, "_api_pool_raw", None) is not conn.connection
+        if fresh and conn.vendor != "sqlite":
+            conn._api_pool_raw = conn.connection
+            conn.close_at = time.monotonic() + POOL_CONNECTION_MAX_AGE
+        conn.close_if_unusable_or_obsolete()
+
+
 def _in_db_thread(fn: Callable[..., T], *args: Any) -> T:
-    # What request_started / request_finished do for a sync view: drop broken or expired connections.
-    close_old_connections()
     try:
         return fn(*args)
     finally:
-        close_old_connections()
+        _keep_or_close_connections()
 
 
 async def run_sync(fn: Callable[..., T], *args: Any) -> T:
