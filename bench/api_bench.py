@@ -1,0 +1,339 @@
+"""Native REST API benchmarks (issue 5), on PostgreSQL with the production server configuration.
+
+Starts uvicorn (`videogen.asgi:application`, several worker processes, DEBUG
+off, no access log) on a free loopback port against a dedicated database, and
+drives it with httpx on asyncio:
+
+1. GET /api/v1/generations/{id} requests per second, and /healthz (a trivial
+   JSON view) in the same run: the ratio (target >= 0.6).
+2. POST /api/v1/generations requests per second and p99 latency, credit hold
+   included (target >= 150/s). The organization has plenty of credit and
+   raised limits; no worker runs, so the jobs stay queued.
+3. Status p99 latency while 200 `Prefer: wait=60` requests are open on a job
+   that does not finish (target < 100 ms), next to the same load with no waits.
+
+Each figure also shows the CPU time per request of the server processes and
+of the database backends serving them: on a machine shared with the load
+generator (and anything else) those say more than requests per second.
+
+With --redis, a redis-server started on a free port serves as the task broker
+and holds the rate-limit counters (the "at scale" configuration); without it
+both live in PostgreSQL.
+
+Run: `.venv/bin/python bench/api_bench.py [--workers 2] [--seconds 10] [--concurrency 32] [--redis]`
+(BENCH_API_DATABASE_URL overrides the database, default
+postgres://postgres@127.0.0.1:5432/videogen_api_bench; it is dropped and created afresh).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench._setup import percentile  # noqa: E402
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/videogen_api_bench"
+
+
+def fresh_database(url: str) -> None:
+    import psycopg
+
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    admin = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def server_environment(url: str, port: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "DATABASE_URL": url,
+        "LOG_LEVEL": "WARNING",
+        "VAR_DIR": str(ROOT / "var" / "api-bench"),
+        "DJANGO_SETTINGS_MODULE": "videogen.settings",
+        # No collectstatic for a benchmark: WhiteNoise's notice about the missing folder is noise here.
+        "PYTHONWARNINGS": "ignore:No directory at:UserWarning",
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_redis() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return process, f"redis://127.0.0.1:{port}/0"
+
+
+def prepare(env: dict[str, str]) -> dict[str, str]:
+    """Migrate, then create a funded organization with raised limits, its key and two queued jobs."""
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from accounts import services as accounts
+    from billing.services import credits_grant
+    from platform_api.models import OrganizationApiLimits
+    from videogen.services.generations import generation_create
+
+    user = accounts.user_signup(email=f"bench-{time.time_ns()}@example.com", password=secrets.token_urlsafe(16))
+    org = user.memberships.get().organization
+    credits_grant(
+        organization=org, amount_micros=10**12, kind="grant", idempotency_key=f"bench:{org.public_id}", reason="bench"
+    )
+    OrganizationApiLimits.objects.create(
+        organization=org, key_requests_per_minute=10**8, org_requests_per_minute=10**8, max_running_jobs=10**8
+    )
+    _, raw = accounts.api_key_create(organization=org, name="bench")
+    params = {"prompt": "a slow pan over a harbour", "duration": 6}
+    job = generation_create(organization=org, model="hailuo-02-fast", params=params)
+    hang = generation_create(organization=org, model="hailuo-02-fast", params={**params, "prompt": "sandbox:hang"})
+    from django.db import connections
+
+    connections.close_all()
+    return {"key": raw, "job": job.public_id, "hang": hang.public_id}
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+
+class CpuMeter:
+    """CPU seconds used by the server's processes and by the database backends serving it."""
+
+    def __init__(self, server_group: int, database: str) -> None:
+        self.server_group = server_group
+        self.database = database
+
+    def _server_pids(self) -> list[int]:
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(stat[2]) == self.server_group:  # process group
+                    pids.append(int(entry.name))
+        return pids
+
+    def _database_pids(self) -> list[int]:
+        import psycopg
+
+        with psycopg.connect(self.database, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def sample(self) -> tuple[float, float]:
+        server = sum(_cpu_seconds(pid) for pid in self._server_pids())
+        database = sum(_cpu_seconds(pid) for pid in self._database_pids())
+        return server, database
+
+
+@dataclass
+class Run:
+    label: str
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    errors: dict[int, int] = field(default_factory=dict)
+    server_cpu: float = 0.0
+    database_cpu: float = 0.0
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def line(self) -> str:
+        p50, p99 = percentile(self.latencies, 50) * 1000, percentile(self.latencies, 99) * 1000
+        errors = f"  errors {self.errors}" if self.errors else ""
+        count = max(1, len(self.latencies))
+        server, database = self.server_cpu / count * 1000, self.database_cpu / count * 1000
+        cpu = f"   CPU per request: server {server:4.1f} ms, database {database:4.1f} ms"
+        return (
+            f"{self.label:<36} {self.rps:6.0f} req/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms{cpu}"
+            f"   ({len(self.latencies)} requests){errors}"
+        )
+
+
+METER: CpuMeter | None = None
+
+
+async def load(
+    client: httpx.AsyncClient, label: str, request: dict, seconds: float, concurrency: int, expect: int
+) -> Run:
+    """`concurrency` clients send the request back to back for `seconds` (after a one-second warm-up)."""
+    run = Run(label)
+    start_at = time.monotonic() + 1.0
+    stop_at = start_at + seconds
+
+    async def meter() -> tuple[float, float]:
+        await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+        first = await asyncio.to_thread(METER.sample)
+        await asyncio.sleep(max(0.0, stop_at - time.monotonic()))
+        last = await asyncio.to_thread(METER.sample)
+        return last[0] - first[0], last[1] - first[1]
+
+    metering = asyncio.create_task(meter()) if METER else None
+
+    async def worker() -> None:
+        while (now := time.monotonic()) < stop_at:
+            response = await client.request(**request)
+            done = time.monotonic()
+            if now < start_at:
+                continue
+            if response.status_code == expect:
+                run.latencies.append(done - now)
+            else:
+                run.errors[response.status_code] = run.errors.get(response.status_code, 0) + 1
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    run.seconds = seconds
+    if metering is not None:
+        run.server_cpu, run.database_cpu = await metering
+    return run
+
+
+async def wait_for_server(base: str) -> None:
+    async with httpx.AsyncClient(base_url=base) as client:
+        for _ in range(200):
+            try:
+                if (await client.get("/healthz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise SystemExit("the server did not start")
+
+
+async def benchmarks(base: str, data: dict[str, str], seconds: float, concurrency: int) -> list[str]:
+    auth = {"Authorization": f"Bearer {data['key']}"}
+    limits = httpx.Limits(max_connections=concurrency + 250, max_keepalive_connections=concurrency + 250)
+    lines = []
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=90) as client:
+        health = await load(client, "GET /healthz", {"method": "GET", "url": "/healthz"}, seconds, concurrency, 200)
+        status_request = {"method": "GET", "url": f"/api/v1/generations/{data['job']}", "headers": auth}
+        status = await load(client, "GET /api/v1/generations/{id}", status_request, seconds, concurrency, 200)
+        lines += [health.line(), status.line(), f"{'ratio status / healthz':<36} {status.rps / health.rps:6.2f}"]
+
+        body = {"model": "hailuo-02-fast", "input": {"prompt": "a lighthouse at dusk", "duration": 6}}
+        create_request = {"method": "POST", "url": "/api/v1/generations", "json": body, "headers": auth}
+        lines.append((await load(client, "POST /api/v1/generations", create_request, seconds, concurrency, 201)).line())
+
+        pollers = max(8, concurrency // 4)
+        alone = await load(client, "GET status, no waits open", status_request, seconds, pollers, 200)
+        lines.append(alone.line())
+        waiting_headers = {**auth, "Prefer": "wait=60"}
+        waits = [
+            asyncio.create_task(client.get(f"/api/v1/generations/{data['hang']}", headers=waiting_headers))
+            for _ in range(200)
+        ]
+        await asyncio.sleep(2.0)  # let all 200 arrive and settle into waiting
+        open_waits = sum(not task.done() for task in waits)
+        during = await load(client, f"GET status, {open_waits} waits open", status_request, seconds, pollers, 200)
+        lines.append(during.line())
+        still_open = sum(not task.done() for task in waits)
+        lines.append(f"{'waits still open after that':<36} {still_open:6d}")
+        for task in waits:
+            task.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="uvicorn worker processes")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per figure")
+    parser.add_argument("--concurrency", type=int, default=32, help="simultaneous client connections")
+    parser.add_argument("--redis", action="store_true", help="Redis as broker and rate-limit store")
+    args = parser.parse_args()
+
+    url = os.environ.get("BENCH_API_DATABASE_URL", DEFAULT_URL)
+    fresh_database(url)
+    port = free_port()
+    env = server_environment(url, port)
+    redis = start_redis() if args.redis else None
+    if redis is not None:
+        env["REDIS_URL"] = redis[1]
+    data = prepare(env)
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "uvicorn"),
+            "videogen.asgi:application",
+            "--host=127.0.0.1",
+            f"--port={port}",
+            f"--workers={args.workers}",
+            "--no-access-log",
+            "--log-level=warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    global METER
+    METER = CpuMeter(server.pid, url)
+    try:
+        asyncio.run(wait_for_server(base))
+        lines = asyncio.run(benchmarks(base, data, args.seconds, args.concurrency))
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        if redis is not None:
+            redis[0].terminate()
+            redis[0].wait(timeout=10)
+    print(
+        f"\nuvicorn {args.workers} workers, DEBUG off, PostgreSQL, {'Redis' if redis else 'database'} broker and "
+        f"rate-limit counters; {os.cpu_count()} cores; {args.concurrency} client connections; "
+        f"{args.seconds:.0f} s per figure\n"
+    )
+    for line in lines:
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
