@@ -324,8 +324,28 @@ def _describe_request_bodies(schemas: dict[str, Any]) -> None:
     create["additionalProperties"] = False
 
 
+GUIDE = """
+**Authentication.** Send your API key as `Authorization: Bearer <key>` or `x-api-key: <key>`.
+A key acts for its organization with every permission the API offers, so these endpoints
+never answer 403; a missing, malformed, unknown or revoked key is a 401.
+
+**Errors** have one shape: `{"error": {"type", "code", "message", "param"}}`, where `param`
+names the field (or header) at fault. Another organization's objects are simply not found (404).
+
+**Rate limits.** Requests per minute per key and per organization, and generations queued or
+running at once per organization. Every response to an authenticated request carries
+`X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`; over a limit you get a
+429 with `Retry-After`.
+
+**Retries** are safe with an `Idempotency-Key` on POST /api/v1/generations. **Waiting**:
+`Prefer: wait=N` (at most 60) answers when the generation finishes.
+"""
+
+
 def postprocess(result: dict[str, Any]) -> dict[str, Any]:
-    """Add the headers, 401s and 500s that serializers cannot express."""
+    """Add the guide, and the headers, 401s and 500s that serializers cannot express."""
+    info = result.setdefault("info", {})
+    info["description"] = f"{info.get('description', '')}\n{GUIDE}".strip()
     for route, item in result.get("paths", {}).items():
         for method, operation in item.items():
             responses = operation.setdefault("responses", {})
