@@ -16,9 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_signup_creates_a_personal_organization_and_logs_in(client: Client) -> None:
-    response = client.post(
-        "/signup/", {"name": "Dana", "email": "Dana@Example.com", "password": PASSWORD}, follow=True
-    )
+    response = client.post("/signup/", {"name": "Dana", "email": "Dana@Example.com", "password": PASSWORD}, follow=True)
     assert response.redirect_chain[-1][0] == "/dashboard/"
     user = User.objects.get(email="dana@example.com")
     membership = Membership.objects.get(user=user)
