@@ -10,10 +10,8 @@ provider's error style and status codes.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import weakref
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -36,7 +34,7 @@ from accounts.services import api_key_authenticate
 from billing.errors import InsufficientCredits, PricingError, SpendLimitExceeded
 from videogen import selectors
 from videogen.catalog import ParamError
-from videogen.models import FINAL_STATUSES, Generation, Status, Upload
+from videogen.models import Generation, Status, Upload
 from videogen.presenters import generation_to_dict
 from videogen.services.files import signed_name
 from videogen.services.generations import generation_cancel, generation_create
@@ -45,7 +43,6 @@ from videogen.services.uploads import upload_create
 logger = logging.getLogger(__name__)
 
 # How often waiting requests look at their jobs: one query per event loop for all of them.
-WAIT_POLL_SECONDS = 0.4
 
 
 class Kind:
@@ -323,73 +320,6 @@ def in_thread(func: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
                 connections.close_all()
 
     return sync_to_async(fresh, thread_sensitive=False)
-
-
-def _final_among(pks: list[int]) -> list[int]:
-    return list(Generation.objects.filter(pk__in=pks, status__in=FINAL_STATUSES).values_list("pk", flat=True))
-
-
-class _Watcher:
-    """The waiting requests of one event loop share one look at the database per interval.
-
-    However many requests wait, the process sends one indexed query every
-    WAIT_POLL_SECONDS for all their jobs together, then wakes those whose job
-    is final; a request that stops waiting (answered, timed out, client gone)
-    just leaves, and the watcher stops when nobody is left.
-    """
-
-    def __init__(self) -> None:
-        self.waiting: dict[int, set[asyncio.Event]] = {}
-        self.task: asyncio.Task | None = None
-
-    async def wait(self, pk: int, timeout: float) -> bool:
-        event = asyncio.Event()
-        self.waiting.setdefault(pk, set()).add(event)
-        if self.task is None or self.task.done():
-            self.task = asyncio.get_running_loop().create_task(self._watch())
-        try:
-            async with asyncio.timeout(timeout):
-                await event.wait()
-            return True
-        except TimeoutError:
-            return False
-        finally:
-            self._leave(pk, event)
-
-    def _leave(self, pk: int, event: asyncio.Event) -> None:
-        events = self.waiting.get(pk)
-        if events is not None:
-            events.discard(event)
-            if not events:
-                del self.waiting[pk]
-        if not self.waiting and self.task is not None:
-            self.task.cancel()
-            self.task = None
-
-    async def _watch(self) -> None:
-        look = in_thread(_final_among)
-        while self.waiting:
-            try:
-                finished = await look(list(self.waiting))
-            except Exception:  # the database is away for a moment: keep the waiters, look again
-                logger.exception("Looking up waited-for jobs failed")
-                finished = []
-            for pk in finished:
-                for event in self.waiting.get(pk, ()):
-                    event.set()
-            await asyncio.sleep(WAIT_POLL_SECONDS)
-
-
-_watchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Watcher] = weakref.WeakKeyDictionary()
-
-
-async def wait_until_final(pk: int, *, timeout: float) -> bool:
-    """Wait without a thread until the job is final (True) or `timeout` seconds pass (False)."""
-    loop = asyncio.get_running_loop()
-    watcher = _watchers.get(loop)
-    if watcher is None:
-        watcher = _watchers[loop] = _Watcher()
-    return await watcher.wait(pk, timeout)
 
 
 def job_abandon(pk: int, reason: str) -> Generation:

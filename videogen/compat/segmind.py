@@ -31,6 +31,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
 from videogen import catalog
+from videogen.api.waiting import wait_until_final
 from videogen.compat.common import (
     CompatError,
     JobView,
@@ -47,7 +48,6 @@ from videogen.compat.common import (
     json_body,
     public_base,
     require_method,
-    wait_until_final,
 )
 from videogen.models import Generation, Source, Status
 
@@ -139,7 +139,7 @@ async def _wait(pk: int) -> Generation:
     (the client then gets a 504, so it must not be charged for the video either).
     """
     try:
-        finished = await wait_until_final(pk, timeout=SYNC_WAIT_SECONDS)
+        finished = await wait_until_final(pk, SYNC_WAIT_SECONDS)
     except asyncio.CancelledError:
         await in_thread(job_abandon)(pk, "The client closed the connection before the video was ready.")
         raise
