@@ -121,6 +121,22 @@ def _check_image_text(params: dict[str, Any]) -> None:
             raise invalid(name, "encoding", f"{name}: must be an https URL, a data URL, base64 or an upload id.")
 
 
+def _delivery(payload: dict[str, Any]) -> tuple[str, Any, Any]:
+    """The webhook, its events filter and the metadata, checked for type (the service checks the rest)."""
+    webhook, events, metadata = payload.get("webhook"), payload.get("webhook_events_filter"), payload.get("metadata")
+    if webhook is not None and not isinstance(webhook, str):
+        raise invalid("webhook", "type", "webhook: must be an https URL.")
+    if events is not None and not webhook:
+        raise invalid(
+            "webhook_events_filter", "requires_webhook", "webhook_events_filter: give a webhook URL to send them to."
+        )
+    if events is not None and not isinstance(events, list):
+        raise invalid("webhook_events_filter", "type", "webhook_events_filter: must be a list of event types.")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise invalid("metadata", "type", "metadata: must be an object of string keys and string values.")
+    return webhook or "", events, metadata
+
+
 def parse_create(payload: dict[str, Any]) -> CreateRequest:
     """Read a create request: parameters in `input`, or (like Replicate's lenient clients) at the top level."""
     model = payload.get("model")
@@ -137,25 +153,8 @@ def parse_create(payload: dict[str, Any]) -> CreateRequest:
         params = {k: v for k, v in payload.items() if k not in REQUEST_FIELDS}
     _unknown(params, MODEL_PARAMETERS)
     _check_image_text(params)
-    webhook = payload.get("webhook")
-    if webhook is not None and not isinstance(webhook, str):
-        raise invalid("webhook", "type", "webhook: must be an https URL.")
-    if payload.get("webhook_events_filter") is not None and not webhook:
-        raise invalid(
-            "webhook_events_filter", "requires_webhook", "webhook_events_filter: give a webhook URL to send them to."
-        )
-    events, metadata = payload.get("webhook_events_filter"), payload.get("metadata")
-    if events is not None and not isinstance(events, list):
-        raise invalid("webhook_events_filter", "type", "webhook_events_filter: must be a list of event types.")
-    if metadata is not None and not isinstance(metadata, dict):
-        raise invalid("metadata", "type", "metadata: must be an object of string keys and string values.")
-    return CreateRequest(
-        model=model,
-        params=params,
-        webhook=webhook or "",
-        webhook_events=events,
-        metadata=metadata,
-    )
+    webhook, events, metadata = _delivery(payload)
+    return CreateRequest(model=model, params=params, webhook=webhook, webhook_events=events, metadata=metadata)
 
 
 def _accept(request: HttpRequest, create: CreateRequest, record: Any, limits: ratelimit.Limits) -> Outcome:
