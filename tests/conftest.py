@@ -154,3 +154,11 @@ def _default_data(request: pytest.FixtureRequest) -> None:
         return
     request.getfixturevalue("_django_db_helper")
     ensure_default_data()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """Limits are cached per organization id, and rolled-back tests reuse ids."""
+    from videogen.api import ratelimit
+
+    ratelimit.limits_cache_clear()

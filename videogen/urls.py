@@ -6,6 +6,7 @@ from django.urls import include, path
 from accounts.api import MeView
 from billing import urls as billing_urls
 from videogen import callbacks, files_views, health, views
+from videogen.api.schema import docs_view
 from webhooks import urls as webhooks_urls
 
 api_v1 = [
@@ -23,6 +24,7 @@ urlpatterns = [
     path("billing/", include((billing_urls.web_urlpatterns, "billing"))),
     path("webhooks/", include((webhooks_urls.web_urlpatterns, "webhooks"))),
     path("api/v1/", include(api_v1)),
+    path("api/docs", docs_view, name="api-docs"),
     path("files/<str:token>", files_views.signed_file, name="signed-file"),
     path("hooks/minimax", callbacks.minimax_callback, name="minimax-callback"),
     path("healthz", health.healthz, name="healthz"),

@@ -522,3 +522,9 @@ def test_first_frame_aspect_keeps_the_short_side(
 def test_unknown_resolution_is_refused() -> None:
     with pytest.raises(ValueError, match="720p"):
         output_size("720p")
+
+
+def test_non_ascii_text_is_an_encoding_error_not_a_crash() -> None:
+    with pytest.raises(ImageRuleError) as caught:
+        decode_data_url_or_base64("data:image/png;base64,ÿÿÿÿ")
+    assert caught.value.rule == "encoding"

@@ -33,6 +33,7 @@ from accounts.models import ApiKey
 from accounts.services import api_key_authenticate
 from billing.errors import InsufficientCredits, PricingError, SpendLimitExceeded
 from videogen import selectors
+from videogen.api.ratelimit import rate_limit_hit
 from videogen.catalog import ParamError
 from videogen.models import Generation, Status, Upload
 from videogen.presenters import generation_to_dict
@@ -59,17 +60,27 @@ class Kind:
     UNAVAILABLE = "unavailable"
     TIMEOUT = "timeout"
     SERVER_ERROR = "server_error"
+    RATE_LIMITED = "rate_limited"
 
 
 class CompatError(Exception):
     """A refusal: `kind` says why, `message` is for people, `param` names the field at fault."""
 
-    def __init__(self, kind: str, message: str, *, param: str | None = None, request_id: str | None = None) -> None:
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        *,
+        param: str | None = None,
+        request_id: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.param = param
         self.request_id = request_id
+        self.retry_after = retry_after
 
 
 # --- views -----------------------------------------------------------------------------
@@ -86,7 +97,10 @@ def compat_view(render_error: ErrorRenderer) -> Callable[[Callable[..., Any]], C
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         def failed(request: HttpRequest, exc: Exception) -> HttpResponse:
             if isinstance(exc, CompatError):
-                return render_error(request, exc)
+                response = render_error(request, exc)
+                if exc.retry_after is not None:
+                    response["Retry-After"] = str(exc.retry_after)
+                return response
             logger.exception("Compatible endpoint %s failed", request.path, exc_info=exc)
             return render_error(request, CompatError(Kind.SERVER_ERROR, "Internal server error."))
 
@@ -160,6 +174,14 @@ def authenticate(request: HttpRequest) -> ApiKey:
     key = api_key_authenticate(raw)
     if key is None:
         raise CompatError(Kind.UNAUTHORIZED, "The API key is invalid or has been revoked.")
+    # The same per-key and per-organization request limits as the native API.
+    state = rate_limit_hit(key)
+    if state.exceeded:
+        raise CompatError(
+            Kind.RATE_LIMITED,
+            f"Rate limit exceeded: {state.limit} requests per minute; retry in {state.retry_after()} s.",
+            retry_after=state.retry_after(),
+        )
     return key
 
 

@@ -115,7 +115,7 @@ def _decode_base64(text: str) -> bytes:
     padded = compact + "=" * (-len(compact) % 4)
     try:
         return base64.b64decode(padded, validate=True)
-    except binascii.Error as exc:
+    except (binascii.Error, ValueError) as exc:  # ValueError: text that is not ASCII
         raise ImageRuleError("encoding", f"The image data is not valid base64 ({exc}).") from exc
 
 
