@@ -9,18 +9,17 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection
 
 from billing.models import Hold, LedgerEntry
 from billing.selectors import balance_get
 from billing.services import credits_grant
 from tests.emulators.aimlapi import AimlApiEmulator
 from tests.emulators.media import make_mp4
+from tests.live import ROOT, database_url
 from tests.videogen.test_pipeline import png_data_url
 from videogen.media import probe_video
 from videogen.models import Generation, ProviderRoute, Status
@@ -28,16 +27,7 @@ from videogen.services import generations
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
 EMULATOR_KEY = "sk-emulated-e2e-4b1d"
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    auth = quote(db["USER"] or "")
-    if db.get("PASSWORD"):
-        auth += ":" + quote(db["PASSWORD"])
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 class Worker:
@@ -80,7 +70,7 @@ def worker_env(tmp_path: Path) -> dict[str, str]:
         **os.environ,
         "DEBUG": "1",
         "VIDEOGEN_TESTING": "1",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "MEDIA_ROOT": str(settings.STORAGES["default"]["OPTIONS"]["location"]),
         "SANDBOX_DIR": str(settings.SANDBOX_DIR),
         "SANDBOX_ENABLED": "1",

@@ -1,0 +1,85 @@
+"""Fifty generation requests at once against credit for exactly twenty (issue 3's must-show)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from django.core.management import call_command
+
+from billing.selectors import balance_get
+from platform_api.models import OrganizationApiLimits
+from tests.api.conftest import FAST_6S_PRICE, fund
+from tests.live import ROOT, database_url
+from videogen.models import Generation
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    """The production server (uvicorn, ASGI) on the test database: it takes 50 connections at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DEBUG": "1", "VIDEOGEN_TESTING": "1", "DATABASE_URL": database_url(), "LOG_LEVEL": "WARNING"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "videogen.asgi:application", "--port", str(port), "--no-access-log"],
+        cwd=ROOT,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{url}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(15)
+
+
+def test_fifty_requests_at_once_never_overdraw(server: str, org_a, api_key_a) -> None:
+    fund(org_a, 20 * FAST_6S_PRICE - balance_get(org_a).balance_micros)  # credit for exactly 20 runs
+    OrganizationApiLimits.objects.create(
+        organization=org_a, key_requests_per_minute=1000, org_requests_per_minute=1000, max_running_jobs=1000
+    )
+    assert balance_get(org_a).available_micros == 20 * FAST_6S_PRICE
+    start = threading.Barrier(50)
+
+    def request(index: int) -> httpx.Response:
+        with httpx.Client(base_url=server, timeout=60) as client:  # one connection per thread
+            start.wait()
+            return client.post(
+                "/api/v1/generations",
+                headers={"Authorization": f"Bearer {api_key_a[1]}"},
+                json={"model": "hailuo-02-fast", "input": {"prompt": f"race {index}", "duration": 6}},
+            )
+
+    with ThreadPoolExecutor(50) as pool:
+        responses = list(pool.map(request, range(50)))
+
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] * 20 + [402] * 30, statuses
+    for refused in (r for r in responses if r.status_code == 402):
+        error = refused.json()["error"]
+        assert error["type"] == "insufficient_credits"
+    balance = balance_get(org_a)
+    assert balance.held_micros == 20 * FAST_6S_PRICE
+    assert balance.available_micros == 0
+    assert balance.balance_micros >= 0
+    assert Generation.objects.filter(organization=org_a).count() == 20
+    call_command("billing_audit")
