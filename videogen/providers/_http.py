@@ -525,7 +525,13 @@ class HttpProviderAdapter(ProviderAdapter):
         self.http = self._make_http(client)
 
     def _make_http(self, client: httpx.Client) -> ProviderHttp:
-        raise NotImplementedError
+        """Bearer authentication, which most providers use; Segmind overrides it."""
+        return ProviderHttp(
+            client,
+            self.base_url,
+            headers={"Authorization": f"Bearer {self.api_key}"},
+            secrets=[self.api_key],
+        )
 
     def close(self) -> None:
         if self._owns_client:

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import httpx
-
-from videogen.providers._http import HttpProviderAdapter, Phase, ProviderHttp, body_message
+from videogen.providers._http import HttpProviderAdapter, Phase, body_message
 from videogen.providers.base import SubmitRequest, UpstreamResult, UpstreamStatus
 
 GENERATION_PATH = "/v2/generate/video/minimax/generation"
@@ -41,14 +39,6 @@ class AimlApiAdapter(HttpProviderAdapter):
 
     name: ClassVar[str] = "aimlapi"
     supported_models: ClassVar[frozenset[str]] = frozenset(MODEL_IDS)
-
-    def _make_http(self, client: httpx.Client) -> ProviderHttp:
-        return ProviderHttp(
-            client,
-            self.base_url,
-            headers={"Authorization": f"Bearer {self.api_key}"},
-            secrets=[self.api_key],
-        )
 
     def _body(self, request: SubmitRequest) -> dict[str, Any]:
         params = request.params

@@ -28,12 +28,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import httpx
-
 from videogen.providers._http import (
     HttpProviderAdapter,
     Phase,
-    ProviderHttp,
     body_message,
     decode_data_url,
 )
@@ -82,14 +79,6 @@ class AtlasCloudAdapter(HttpProviderAdapter):
 
     name: ClassVar[str] = "atlascloud"
     supported_models: ClassVar[frozenset[str]] = frozenset(_DEFAULT_RESOLUTION)
-
-    def _make_http(self, client: httpx.Client) -> ProviderHttp:
-        return ProviderHttp(
-            client,
-            self.base_url,
-            headers={"Authorization": f"Bearer {self.api_key}"},
-            secrets=[self.api_key],
-        )
 
     # --- upload ---------------------------------------------------------------
 

@@ -23,9 +23,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import httpx
-
-from videogen.providers._http import HttpProviderAdapter, Phase, ProviderHttp
+from videogen.providers._http import HttpProviderAdapter, Phase
 from videogen.providers.base import (
     ErrorKind,
     Exchange,
@@ -141,14 +139,6 @@ class MiniMaxAdapter(HttpProviderAdapter):
 
     name: ClassVar[str] = "minimax"
     supported_models: ClassVar[frozenset[str]] = frozenset(MODEL_IDS)
-
-    def _make_http(self, client: httpx.Client) -> ProviderHttp:
-        return ProviderHttp(
-            client,
-            self.base_url,
-            headers={"Authorization": f"Bearer {self.api_key}"},
-            secrets=[self.api_key],
-        )
 
     # --- submit -------------------------------------------------------------
 
