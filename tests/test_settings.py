@@ -50,3 +50,15 @@ def test_a_bad_setting_stops_start_up_naming_it(override: dict[str, str], variab
     result = start(**{**GOOD, **override})
     assert result.returncode != 0
     assert variable in result.stderr
+
+
+def test_a_fresh_checkout_starts_on_the_embedded_defaults(tmp_path) -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={**{k: v for k, v in os.environ.items() if k != "DEBUG"}, "VAR_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr

@@ -82,7 +82,9 @@ def env_url(name: str, default: str) -> str:
     return value
 
 
-DEBUG = env_bool("DEBUG", False)
+# On by default for the embedded setup (`bin/run`, a fresh checkout); production sets DEBUG=0,
+# and then every required setting must be given.
+DEBUG = env_bool("DEBUG", True)
 TESTING = env_bool("VIDEOGEN_TESTING", False)
 
 SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-change-me" if DEBUG else None, required=not DEBUG)
