@@ -35,6 +35,7 @@ from billing.selectors import balance_get
 from billing.services import credit_settings_update, credits_adjust
 from videogen.admin.common import (
     OrganizationFilter,
+    ReadOnlyAdmin,
     ReadOnlyInline,
     Target,
     applying,
@@ -428,7 +429,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ReadOnlyAdmin):
     list_display = ["public_id", "name", "key_prefix", "organization", "created_at", "last_used_at", "revoked_at"]
     list_filter = [OrganizationFilter, ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["public_id", "name", "prefix", "organization__slug", "organization__public_id"]
@@ -446,15 +447,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
     ]
     readonly_fields = fields
     actions = ["revoke"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("accounts.revoke_apikey")

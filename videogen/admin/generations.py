@@ -27,6 +27,7 @@ from billing.services import credits_refund
 from videogen import reports
 from videogen.admin.common import (
     OrganizationFilter,
+    ReadOnlyAdmin,
     ReadOnlyInline,
     Target,
     applying,
@@ -145,7 +146,7 @@ class RetryForm(forms.Form):
 
 
 @admin.register(Generation)
-class GenerationAdmin(admin.ModelAdmin):
+class GenerationAdmin(ReadOnlyAdmin):
     list_display = [
         "public_id",
         "status",
@@ -191,16 +192,7 @@ class GenerationAdmin(admin.ModelAdmin):
     ]
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
 
-    # --- permissions: jobs are only ever changed through operations ---
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    # --- permissions: read-only; jobs are only ever changed through operations ---
 
     def has_refund_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("videogen.refund_generation")
@@ -539,22 +531,13 @@ class GenerationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Upload)
-class UploadAdmin(admin.ModelAdmin):
+class UploadAdmin(ReadOnlyAdmin):
     list_display = ["public_id", "organization", "content_type", "width", "height", "size_bytes", "created_at"]
     list_filter = [OrganizationFilter, "content_type"]
     search_fields = ["public_id"]
     list_select_related = ["organization"]
     fields = ["public_id", "organization", "content_type", "size_bytes", "width", "height", "source_url", "image"]
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="image")
     def image(self, obj: Upload) -> str:

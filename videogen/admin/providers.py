@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 
 from videogen import catalog, reports
-from videogen.admin.common import changelist_url, link, milliseconds, percent, pretty_json, usd
+from videogen.admin.common import ReadOnlyAdmin, changelist_url, link, milliseconds, percent, pretty_json, usd
 from videogen.models import Provider, ProviderCall, ProviderRoute
 from videogen.services.providers import provider_configured, provider_mark_healthy
 
@@ -155,7 +155,7 @@ class ProviderRouteAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProviderCall)
-class ProviderCallAdmin(admin.ModelAdmin):
+class ProviderCallAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "provider", "operation", "ok", "latency_ms", "error_code", "generation_link"]
     list_filter = ["provider", "operation", "ok", "error_kind", "error_code", "created_at"]
     search_fields = ["generation__public_id", "error_code", "error_message"]
@@ -174,15 +174,6 @@ class ProviderCallAdmin(admin.ModelAdmin):
         "exchanges_redacted",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="generation")
     def generation_link(self, obj: ProviderCall) -> str:
