@@ -100,10 +100,10 @@ def _submit_request(generation: Generation, route_index: int) -> SubmitRequest:
 
 
 def _routes(generation: Generation) -> list:
-    routes = [r for r in selectors.routes_for(generation.model) if provider_services.route_usable(r)]
-    if generation.pinned_provider:
-        routes = [r for r in selectors.routes_for(generation.model) if r.provider.name == generation.pinned_provider]
-    return routes
+    routes = selectors.routes_for(generation.model)
+    if generation.pinned_provider:  # an operator chose the provider: use it even if it looks unhealthy
+        return [r for r in routes if r.provider.name == generation.pinned_provider]
+    return [r for r in routes if provider_services.route_usable(r)]
 
 
 def generation_submit(generation_id: int, adapters: Adapters | None = None) -> None:
