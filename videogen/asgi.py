@@ -1,10 +1,43 @@
-"""ASGI entry point (uvicorn): long waits (Prefer: wait, Segmind v1) do not pin a thread."""
+"""ASGI entry point (uvicorn): long waits (Prefer: wait, Segmind v1) do not pin a thread.
+
+Two Django handlers share the process. Web pages and the admin go through
+settings.MIDDLEWARE (sessions, CSRF, sign-in, messages, static files).
+Machine clients (see videogen.middleware.MACHINE_PATH_PREFIXES) go through a
+short stack of host checks and security headers whose hooks run on the event
+loop, so an API request makes no thread hop it does not need.
+"""
 
 from __future__ import annotations
 
 import os
 
 from django.core.asgi import get_asgi_application
+from django.core.handlers.asgi import ASGIHandler
+from django.core.handlers.exception import convert_exception_to_response
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "videogen.settings")
-application = get_asgi_application()
+
+from videogen.middleware import MACHINE_MIDDLEWARE, MACHINE_PATH_PREFIXES
+
+
+class MachineASGIHandler(ASGIHandler):
+    """Django's ASGI handler with the machine clients' middleware (no view, template or exception hooks)."""
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        self._view_middleware = []
+        self._template_response_middleware = []
+        self._exception_middleware = []
+        handler = convert_exception_to_response(self._get_response_async if is_async else self._get_response)
+        for middleware in reversed(MACHINE_MIDDLEWARE):
+            handler = convert_exception_to_response(middleware(handler))
+        self._middleware_chain = handler
+
+
+web_application = get_asgi_application()  # sets Django up first
+machine_application = MachineASGIHandler()
+
+
+async def application(scope, receive, send):
+    if scope["type"] == "http" and scope["path"].startswith(MACHINE_PATH_PREFIXES):
+        return await machine_application(scope, receive, send)
+    return await web_application(scope, receive, send)

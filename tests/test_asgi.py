@@ -1,0 +1,79 @@
+"""The ASGI application: machine clients take the short middleware stack, web pages the full one."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from asgiref.testing import ApplicationCommunicator
+
+from videogen.asgi import application
+from videogen.middleware import MACHINE_PATH_PREFIXES
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _get(path: str, headers: list[tuple[bytes, bytes]] | None = None) -> tuple[int, dict[str, str], bytes]:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), *(headers or [])],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+
+    async def exchange() -> tuple[int, dict[str, str], bytes]:
+        communicator = ApplicationCommunicator(application, scope)
+        await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+        start = await communicator.receive_output(10)
+        body = b""
+        while True:
+            message = await communicator.receive_output(10)
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        await communicator.wait()
+        headers = {name.decode().lower(): value.decode() for name, value in start["headers"]}
+        return start["status"], headers, body
+
+    return asyncio.run(exchange())
+
+
+def test_api_requests_get_security_headers_but_no_session_or_csrf_cookie(api_key_a):
+    _, raw_key = api_key_a
+    status, headers, body = _get("/api/v1/me", [(b"authorization", f"Bearer {raw_key}".encode())])
+    assert status == 200, body
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "same-origin"
+    assert "set-cookie" not in headers
+    assert "x-frame-options" not in headers  # only the web stack sets it
+    assert "cookie" not in headers.get("vary", "").lower()
+
+
+def test_health_check_is_a_machine_path():
+    status, headers, body = _get("/healthz")
+    assert status == 200 and body == b'{"status": "ok"}'
+    assert headers["x-content-type-options"] == "nosniff"
+    assert "x-frame-options" not in headers
+    assert "/healthz" in MACHINE_PATH_PREFIXES
+
+
+def test_unknown_host_is_refused_on_the_machine_stack(settings):
+    settings.ALLOWED_HOSTS = ["api.example.com"]
+    status, _, _ = _get("/healthz")
+    assert status == 400
+
+
+def test_web_pages_keep_sessions_csrf_and_frame_protection():
+    status, headers, body = _get("/login/")
+    assert status == 200, body
+    assert "csrftoken=" in headers.get("set-cookie", "")
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["x-content-type-options"] == "nosniff"
