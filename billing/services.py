@@ -44,8 +44,12 @@ def account_for(organization: Organization) -> CreditAccount:
 
 
 def _locked_account(organization_id: int) -> CreditAccount:
-    CreditAccount.objects.get_or_create(organization_id=organization_id)
-    return CreditAccount.objects.select_for_update().select_related("organization").get(organization_id=organization_id)
+    locked = CreditAccount.objects.select_for_update().select_related("organization")
+    account = locked.filter(organization_id=organization_id).first()
+    if account is None:  # first use: create it, then lock it like any other
+        CreditAccount.objects.get_or_create(organization_id=organization_id)
+        account = locked.get(organization_id=organization_id)
+    return account
 
 
 def _book(
@@ -59,9 +63,15 @@ def _book(
     reference: str = "",
     staff_user: User | None = None,
     api_key: ApiKey | None = None,
+    balance_after: int | None = None,
 ) -> LedgerEntry:
-    """Write the ledger row for a change already applied to the (locked) account row."""
-    balance_after = CreditAccount.objects.filter(pk=account.pk).values_list("balance_micros", flat=True).get()
+    """Write the ledger row for a change already applied to the (locked) account row.
+
+    `balance_after` may be given when the caller knows it (a hold leaves the
+    locked balance as it was); otherwise it is read back.
+    """
+    if balance_after is None:
+        balance_after = CreditAccount.objects.filter(pk=account.pk).values_list("balance_micros", flat=True).get()
     return LedgerEntry.objects.create(
         organization_id=account.organization_id,
         kind=kind,
@@ -250,9 +260,12 @@ def _month_start(now: datetime) -> datetime:
 
 
 def _spend_limits_check(account: CreditAccount, api_key: ApiKey | None, amount_micros: int) -> None:
-    """Called with the account locked, so concurrent holds of the organization see each other."""
+    """Called with the account locked, so concurrent holds of the organization see each other.
+
+    The key's limit is the one it had when the request authenticated with it.
+    """
     if api_key is not None:
-        limit = ApiKey.objects.filter(pk=api_key.pk).values_list("spend_limit_micros", flat=True).first()
+        limit = api_key.spend_limit_micros
         if limit is not None:
             spent = _spent(Hold.objects.filter(api_key_id=api_key.pk))
             if spent + amount_micros > limit:
@@ -274,6 +287,7 @@ def credits_hold(
     reference: str,
     api_key: ApiKey | None = None,
     upstream_cost_micros: int | None = None,
+    reference_is_new: bool = False,
 ) -> Hold:
     """Reserve a generation's price; call inside the transaction that creates the generation.
 
@@ -281,13 +295,15 @@ def credits_hold(
     then rolls back and it calls rejection_record. A second call with the same
     reference returns the existing hold. `upstream_cost_micros` (optional) is
     the expected provider cost, kept for margin until capture reports the real one.
+    `reference_is_new` skips looking for an earlier hold, for a caller whose
+    reference was created in this same transaction (a new generation's id).
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("credits_hold must run inside the caller's transaction.atomic()")
     if amount_micros <= 0:
         raise ValueError("a hold must be a positive amount")
     account = _locked_account(organization.pk)
-    existing = Hold.objects.filter(reference=reference).first()
+    existing = None if reference_is_new else Hold.objects.filter(reference=reference).first()
     if existing is not None:
         if existing.organization_id != organization.pk:
             raise BillingError(f"Reference {reference} belongs to another organization.")
@@ -298,6 +314,7 @@ def credits_hold(
     )
     if not reserved:
         raise InsufficientCredits(amount_micros, account.available_micros)
+    # The row is locked, so its balance is the one read with the lock: a hold does not change it.
     hold = Hold.objects.create(
         organization=organization,
         api_key=api_key,
@@ -313,6 +330,7 @@ def credits_hold(
         idempotency_key=f"hold:{reference}",
         reference=reference,
         api_key=api_key,
+        balance_after=account.balance_micros,
     )
     return hold
 

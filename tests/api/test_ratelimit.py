@@ -116,7 +116,7 @@ def test_too_many_running_jobs_is_429_until_one_finishes(api_a, org_a) -> None:
 
 
 def test_the_running_jobs_check_after_creation_rolls_an_extra_job_back(org_a, api_key_a) -> None:
-    """Two requests that both passed the early check: the one that counts second is refused, nothing kept."""
+    """The check runs after the job is written: the request that counts second is refused, nothing kept."""
     from django.db import transaction
 
     from videogen.models import Generation
@@ -124,13 +124,12 @@ def test_the_running_jobs_check_after_creation_rolls_an_extra_job_back(org_a, ap
 
     fund(org_a, 1_000_000)
     limits = ratelimit.Limits(key_requests_per_minute=10, org_requests_per_minute=10, max_running_jobs=1)
-    ratelimit.running_jobs_precheck(org_a, limits)
     with transaction.atomic():
         generation_create(organization=org_a, model="hailuo-02-fast", params=job_body()["input"])
-        ratelimit.running_jobs_recheck(org_a, limits)
+        ratelimit.running_jobs_check(org_a, limits)
     with pytest.raises(ApiError) as refused, transaction.atomic():
         generation_create(organization=org_a, model="hailuo-02-fast", params=job_body()["input"])
-        ratelimit.running_jobs_recheck(org_a, limits)
+        ratelimit.running_jobs_check(org_a, limits)
     assert refused.value.code == "too_many_running_jobs"
     assert Generation.objects.filter(organization=org_a).count() == 1
 

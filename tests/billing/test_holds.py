@@ -134,6 +134,7 @@ def test_an_api_key_spend_limit_counts_open_and_charged_holds_of_that_key(
     fund(org_a, 5_000_000)
     key = api_key_a[0]
     ApiKey.objects.filter(pk=key.pk).update(spend_limit_micros=300_000)
+    key.refresh_from_db()  # the limit applies as the key was when the request authenticated
     hold(org_a, PRICE, "gen_k1", api_key=key)
     services.hold_capture(reference="gen_k1")
     hold(org_a, PRICE, "gen_k2", api_key=key)

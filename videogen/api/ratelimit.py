@@ -203,18 +203,15 @@ def _running_count(organization: Organization, at_most: int) -> int:
     return active.values("pk")[:at_most].count()
 
 
-def running_jobs_precheck(organization: Organization, limits: Limits) -> None:
-    """Refuse early (429) when the organization is already at its running-jobs limit."""
-    if _running_count(organization, limits.max_running_jobs) >= limits.max_running_jobs:
-        raise _too_many_running(limits)
-
-
-def running_jobs_recheck(organization: Organization, limits: Limits) -> None:
+def running_jobs_check(organization: Organization, limits: Limits) -> None:
     """Inside the transaction that created a job: refuse (429, rolling it back) if it went over the limit.
 
     The per-organization lock makes concurrent requests count one after the
     other, each seeing the jobs the others committed (SQLite's write lock does
-    the same there).
+    the same there). The count is a statement of its own, after the lock: in
+    READ COMMITTED a statement sees what was committed when it began, so a
+    count in the statement that waited for the lock could miss the job whose
+    transaction held it.
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

@@ -11,7 +11,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 
 from billing import selectors as billing_selectors
@@ -159,33 +158,35 @@ def parse_create(payload: dict[str, Any]) -> CreateRequest:
 
 def _accept(request: HttpRequest, create: CreateRequest, record: Any, limits: ratelimit.Limits) -> Outcome:
     organization = request.organization
-    with transaction.atomic():
-        try:
-            generation = generation_create(
-                organization=organization,
-                model=create.model,
-                params=create.params,
-                source=Source.API,
-                api_key=request.auth,
-                webhook_url=create.webhook,
-                webhook_events=create.webhook_events,
-                metadata=create.metadata,
-            )
-        except (InsufficientCredits, SpendLimitExceeded) as exc:
-            # A refusal the service recorded for operators: saved under the key like any outcome of the work.
-            refusal = exc.to_api_error()
-            if record is not None:
-                body = error_body(refusal.type, refusal.code, refusal.message, refusal.param, **refusal.extra)
-                idempotency.idempotency_complete(record, status=refusal.status_code, body=body)
-        else:
-            refusal = None
-            ratelimit.running_jobs_recheck(organization, limits)
-            body = generation_to_dict(generation)
-            if record is not None:
-                idempotency.idempotency_complete(record, status=201, body=body)
-    if refusal is not None:
-        raise refusal
-    return Outcome(status=201, body=body, generation_pk=generation.pk, final=generation.is_final)
+    accepted: dict[str, Any] = {}
+
+    def in_transaction(generation: Generation) -> None:
+        # Commits with the job or not at all: a refusal for too many running jobs rolls the job back.
+        ratelimit.running_jobs_check(organization, limits)
+        accepted["body"] = generation_to_dict(generation)
+        if record is not None:
+            idempotency.idempotency_complete(record, status=201, body=accepted["body"])
+
+    try:
+        generation = generation_create(
+            organization=organization,
+            model=create.model,
+            params=create.params,
+            source=Source.API,
+            api_key=request.auth,
+            webhook_url=create.webhook,
+            webhook_events=create.webhook_events,
+            metadata=create.metadata,
+            in_transaction=in_transaction,
+        )
+    except (InsufficientCredits, SpendLimitExceeded) as exc:
+        # A refusal the service recorded for operators: saved under the key like any outcome of the work.
+        refusal = exc.to_api_error()
+        if record is not None:
+            body = error_body(refusal.type, refusal.code, refusal.message, refusal.param, **refusal.extra)
+            idempotency.idempotency_complete(record, status=refusal.status_code, body=body)
+        raise refusal from None
+    return Outcome(status=201, body=accepted["body"], generation_pk=generation.pk, final=generation.is_final)
 
 
 def _create(request: HttpRequest) -> Outcome:
@@ -201,9 +202,7 @@ def _create(request: HttpRequest) -> Outcome:
             return Outcome(status=claimed.status, body=claimed.body, headers={"Idempotent-Replayed": "true"})
         record = claimed
     try:
-        limits = ratelimit.limits_for(request.organization.pk)
-        ratelimit.running_jobs_precheck(request.organization, limits)
-        return _accept(request, create, record, limits)
+        return _accept(request, create, record, ratelimit.limits_for(request.organization.pk))
     except Exception:
         if record is not None:
             idempotency.idempotency_release(record)  # a no-op when the outcome was saved with the key

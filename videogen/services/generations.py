@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -89,11 +90,14 @@ def generation_create(
     webhook_events: list[str] | None = None,
     metadata: dict[str, Any] | None = None,
     pinned_provider: str = "",
+    in_transaction: Callable[[Generation], None] | None = None,
 ) -> Generation:
     """Validate, price and accept a request: the job and its credit hold commit together.
 
     Raises ParamError (bad input), PricingError, InsufficientCredits or
     SpendLimitExceeded; in every case nothing is created or charged.
+    `in_transaction(generation)` runs last inside the accepting transaction:
+    what it writes commits with the job, and if it raises, nothing is kept.
     """
     normalized = catalog.validate_params(model, params)
     quote = billing_selectors.price_quote(catalog.variant_for(model, normalized))
@@ -127,7 +131,10 @@ def generation_create(
                 amount_micros=quote.price_micros,
                 reference=generation.public_id,
                 api_key=api_key,
+                reference_is_new=True,
             )
+            if in_transaction is not None:
+                in_transaction(generation)
             transaction.on_commit(lambda: _enqueue_submit(generation.pk))
     except (InsufficientCredits, SpendLimitExceeded) as exc:
         rejection_record(organization=organization, api_key=api_key, error=exc, model=model)
