@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.models import Organization
+from platform_api.rows import row_get
 from videogen.models import Generation, Provider, ProviderRoute, Upload
 
 
@@ -14,10 +15,11 @@ def generations_list(organization: Organization) -> QuerySet[Generation]:
 
 
 def generation_get(organization: Organization, public_id: str) -> Generation:
-    try:
-        return generations_list(organization).get(public_id=public_id)
-    except Generation.DoesNotExist:
-        raise Http404("No such generation.") from None
+    # Every status poll reads one job by its unique id: no query compiler (see platform_api.rows).
+    generation = row_get(Generation, organization_id=organization.pk, public_id=public_id)
+    if generation is None:
+        raise Http404("No such generation.")
+    return generation
 
 
 def upload_get(organization: Organization, public_id: str) -> Upload:
