@@ -38,6 +38,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import httpx
@@ -45,6 +46,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._loadgen import Connection, encode_request  # noqa: E402
 from bench._setup import percentile  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/videogen_api_bench"
@@ -203,9 +205,7 @@ class Run:
 METER: CpuMeter | None = None
 
 
-async def load(
-    client: httpx.AsyncClient, label: str, request: dict, seconds: float, concurrency: int, expect: int
-) -> Run:
+async def load(target: Target, label: str, request: bytes, seconds: float, concurrency: int, expect: int) -> Run:
     """`concurrency` clients send the request back to back for `seconds` (after a one-second warm-up)."""
     run = Run(label)
     start_at = time.monotonic() + 1.0
@@ -221,15 +221,19 @@ async def load(
     metering = asyncio.create_task(meter()) if METER else None
 
     async def worker() -> None:
-        while (now := time.monotonic()) < stop_at:
-            response = await client.request(**request)
-            done = time.monotonic()
-            if now < start_at:
-                continue
-            if response.status_code == expect:
-                run.latencies.append(done - now)
-            else:
-                run.errors[response.status_code] = run.errors.get(response.status_code, 0) + 1
+        connection = Connection(target.host, target.port)
+        try:
+            while (now := time.monotonic()) < stop_at:
+                response = await connection.send(request)
+                done = time.monotonic()
+                if now < start_at:
+                    continue
+                if response.status == expect:
+                    run.latencies.append(done - now)
+                else:
+                    run.errors[response.status] = run.errors.get(response.status, 0) + 1
+        finally:
+            connection.close()
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     run.seconds = seconds
@@ -250,37 +254,42 @@ async def wait_for_server(base: str) -> None:
     raise SystemExit("the server did not start")
 
 
-async def benchmarks(base: str, data: dict[str, str], seconds: float, concurrency: int) -> list[str]:
+@dataclass(frozen=True)
+class Target:
+    host: str
+    port: int
+
+    def request(self, method: str, path: str, headers: dict[str, str] | None = None, body: Any = None) -> bytes:
+        return encode_request(method, path, f"{self.host}:{self.port}", headers, body)
+
+
+async def benchmarks(target: Target, data: dict[str, str], seconds: float, concurrency: int) -> list[str]:
     auth = {"Authorization": f"Bearer {data['key']}"}
-    limits = httpx.Limits(max_connections=concurrency + 250, max_keepalive_connections=concurrency + 250)
     lines = []
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=90) as client:
-        health = await load(client, "GET /healthz", {"method": "GET", "url": "/healthz"}, seconds, concurrency, 200)
-        status_request = {"method": "GET", "url": f"/api/v1/generations/{data['job']}", "headers": auth}
-        status = await load(client, "GET /api/v1/generations/{id}", status_request, seconds, concurrency, 200)
-        lines += [health.line(), status.line(), f"{'ratio status / healthz':<36} {status.rps / health.rps:6.2f}"]
+    health = await load(target, "GET /healthz", target.request("GET", "/healthz"), seconds, concurrency, 200)
+    status_request = target.request("GET", f"/api/v1/generations/{data['job']}", auth)
+    status = await load(target, "GET /api/v1/generations/{id}", status_request, seconds, concurrency, 200)
+    lines += [health.line(), status.line(), f"{'ratio status / healthz':<36} {status.rps / health.rps:6.2f}"]
 
-        body = {"model": "hailuo-02-fast", "input": {"prompt": "a lighthouse at dusk", "duration": 6}}
-        create_request = {"method": "POST", "url": "/api/v1/generations", "json": body, "headers": auth}
-        lines.append((await load(client, "POST /api/v1/generations", create_request, seconds, concurrency, 201)).line())
+    body = {"model": "hailuo-02-fast", "input": {"prompt": "a lighthouse at dusk", "duration": 6}}
+    create_request = target.request("POST", "/api/v1/generations", auth, body)
+    lines.append((await load(target, "POST /api/v1/generations", create_request, seconds, concurrency, 201)).line())
 
-        pollers = max(8, concurrency // 4)
-        alone = await load(client, "GET status, no waits open", status_request, seconds, pollers, 200)
-        lines.append(alone.line())
-        waiting_headers = {**auth, "Prefer": "wait=60"}
-        waits = [
-            asyncio.create_task(client.get(f"/api/v1/generations/{data['hang']}", headers=waiting_headers))
-            for _ in range(200)
-        ]
-        await asyncio.sleep(2.0)  # let all 200 arrive and settle into waiting
-        open_waits = sum(not task.done() for task in waits)
-        during = await load(client, f"GET status, {open_waits} waits open", status_request, seconds, pollers, 200)
-        lines.append(during.line())
-        still_open = sum(not task.done() for task in waits)
-        lines.append(f"{'waits still open after that':<36} {still_open:6d}")
-        for task in waits:
-            task.cancel()
-        await asyncio.gather(*waits, return_exceptions=True)
+    pollers = max(8, concurrency // 4)
+    alone = await load(target, "GET status, no waits open", status_request, seconds, pollers, 200)
+    lines.append(alone.line())
+    waiting_request = target.request("GET", f"/api/v1/generations/{data['hang']}", {**auth, "Prefer": "wait=60"})
+    waiters = [Connection(target.host, target.port) for _ in range(200)]
+    waits = [asyncio.create_task(connection.send(waiting_request)) for connection in waiters]
+    await asyncio.sleep(2.0)  # let all 200 arrive and settle into waiting
+    open_waits = sum(not task.done() for task in waits)
+    during = await load(target, f"GET status, {open_waits} waits open", status_request, seconds, pollers, 200)
+    lines.append(during.line())
+    still_open = sum(not task.done() for task in waits)
+    lines.append(f"{'waits still open after that':<36} {still_open:6d}")
+    for connection in waiters:
+        connection.close()
+    await asyncio.gather(*waits, return_exceptions=True)
     return lines
 
 
@@ -319,7 +328,7 @@ def main() -> None:
     METER = CpuMeter(server.pid, url)
     try:
         asyncio.run(wait_for_server(base))
-        lines = asyncio.run(benchmarks(base, data, args.seconds, args.concurrency))
+        lines = asyncio.run(benchmarks(Target("127.0.0.1", port), data, args.seconds, args.concurrency))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
