@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import os
 
+from asgiref.sync import iscoroutinefunction
 from django.core.asgi import get_asgi_application
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.exception import convert_exception_to_response
+from django.urls import Resolver404, get_resolver
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "videogen.settings")
 
@@ -21,7 +23,23 @@ from videogen.middleware import MACHINE_MIDDLEWARE, MACHINE_PATH_PREFIXES
 
 
 class MachineASGIHandler(ASGIHandler):
-    """Django's ASGI handler with the machine clients' middleware (no view, template or exception hooks)."""
+    """Django's ASGI handler with the machine clients' middleware (no view, template or exception hooks).
+
+    Django gives every request a thread of its own for its synchronous parts
+    (ThreadSensitiveContext): started and joined per request, and parked for
+    as long as the request lasts. A request for an async view skips that: our
+    async views move their blocking work to thread pools themselves, and the
+    few synchronous bits Django still runs (signal receivers, closing the
+    response) take the process's shared thread. So a client waiting on
+    `Prefer: wait` or a synchronous Segmind request holds no thread at all.
+    Synchronous views (DRF, health checks) keep Django's per-request thread.
+    """
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and _serves_async_view(scope):
+            await self.handle(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
     def load_middleware(self, is_async: bool = False) -> None:
         self._view_middleware = []
@@ -31,6 +49,15 @@ class MachineASGIHandler(ASGIHandler):
         for middleware in reversed(MACHINE_MIDDLEWARE):
             handler = convert_exception_to_response(middleware(handler))
         self._middleware_chain = handler
+
+
+def _serves_async_view(scope: dict) -> bool:
+    path_info = scope["path"].removeprefix(scope.get("root_path", "")) or "/"
+    try:
+        match = get_resolver().resolve(path_info)
+    except Resolver404:
+        return False
+    return iscoroutinefunction(match.func)
 
 
 web_application = get_asgi_application()  # sets Django up first

@@ -1,0 +1,110 @@
+"""The ASGI application: machine clients take the short middleware stack, web pages the full one."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from asgiref.testing import ApplicationCommunicator
+
+from videogen.asgi import application
+from videogen.middleware import MACHINE_PATH_PREFIXES
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _scope(path: str, headers: list[tuple[bytes, bytes]] | None = None) -> dict:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), *(headers or [])],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+
+
+async def _exchange(scope: dict) -> tuple[int, dict[str, str], bytes]:
+    communicator = ApplicationCommunicator(application, scope)
+    await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+    start = await communicator.receive_output(30)
+    body = b""
+    while True:
+        message = await communicator.receive_output(30)
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    await communicator.wait()
+    headers = {name.decode().lower(): value.decode() for name, value in start["headers"]}
+    return start["status"], headers, body
+
+
+def _get(path: str, headers: list[tuple[bytes, bytes]] | None = None) -> tuple[int, dict[str, str], bytes]:
+    scope = _scope(path, headers)
+
+    return asyncio.run(_exchange(scope))
+
+
+def test_api_requests_get_security_headers_but_no_session_or_csrf_cookie(api_key_a):
+    _, raw_key = api_key_a
+    status, headers, body = _get("/api/v1/me", [(b"authorization", f"Bearer {raw_key}".encode())])
+    assert status == 200, body
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "same-origin"
+    assert "set-cookie" not in headers
+    assert "x-frame-options" not in headers  # only the web stack sets it
+    assert "cookie" not in headers.get("vary", "").lower()
+
+
+def test_health_check_is_a_machine_path():
+    status, headers, body = _get("/healthz")
+    assert status == 200 and body == b'{"status": "ok"}'
+    assert headers["x-content-type-options"] == "nosniff"
+    assert "x-frame-options" not in headers
+    assert "/healthz" in MACHINE_PATH_PREFIXES
+
+
+def test_unknown_host_is_refused_on_the_machine_stack(settings):
+    settings.ALLOWED_HOSTS = ["api.example.com"]
+    status, _, _ = _get("/healthz")
+    assert status == 400
+
+
+def test_web_pages_keep_sessions_csrf_and_frame_protection():
+    status, headers, body = _get("/login/")
+    assert status == 200, body
+    assert "csrftoken=" in headers.get("set-cookie", "")
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_clients_waiting_on_async_views_hold_no_thread(org_a, api_key_a):
+    """Django would park a thread per request (ThreadSensitiveContext); async API views need none."""
+    import threading
+
+    from billing.services import credits_grant
+    from videogen.services.generations import generation_create
+
+    credits_grant(organization=org_a, amount_micros=10_000_000, kind="grant", idempotency_key="asgi", reason="test")
+    hang = {"prompt": "sandbox:hang", "duration": 6}
+    job = generation_create(organization=org_a, model="hailuo-02-fast", params=hang)
+    auth = (b"authorization", f"Bearer {api_key_a[1]}".encode())
+    path = f"/api/v1/generations/{job.public_id}"
+
+    async def waits() -> tuple[list[str], list[int]]:
+        tasks = [asyncio.create_task(_exchange(_scope(path, [auth, (b"prefer", b"wait=2")]))) for _ in range(8)]
+        await asyncio.sleep(1.0)
+        # Django's per-request threads are unnamed executor threads; the API's own pools name theirs.
+        during = [t.name for t in threading.enumerate() if t.name.startswith("ThreadPoolExecutor-")]
+        statuses = [status for status, _, _ in await asyncio.gather(*tasks)]
+        return during, statuses
+
+    during, statuses = asyncio.run(waits())
+    assert statuses == [200] * 8
+    assert len(during) < 2, f"per-request threads while 8 clients waited: {during}"
