@@ -1,8 +1,10 @@
 """Native REST API benchmarks (issue 5), on PostgreSQL with the production server configuration.
 
-Starts uvicorn (`videogen.asgi:application`, several worker processes, DEBUG
-off, no access log) on a free loopback port against a dedicated database, and
-drives it with httpx on asyncio:
+Starts uvicorn (`videogen.asgi:application`, several worker processes on
+uvloop and httptools, DEBUG off, no access log) on a free loopback port
+against a dedicated database, and drives it with keep-alive connections from
+bench/_loadgen.py, a raw-socket HTTP/1.1 client that costs the shared CPU far
+less than a full client library would:
 
 1. GET /api/v1/generations/{id} requests per second, and /healthz (a trivial
    JSON view) in the same run: the ratio (target >= 0.6).
