@@ -13,6 +13,7 @@ from accounts.models import Organization
 from billing.errors import PricingError
 from billing.models import CreditAccount, Hold, HoldStatus, LedgerEntry, PriceRule, TopUp
 from billing.money import usd_string
+from platform_api.rows import row_get
 from videogen import catalog
 from videogen.catalog import Variant
 
@@ -36,14 +37,15 @@ class Balance:
 
 def price_quote(variant: Variant) -> Quote:
     """The one price used wherever a price is shown or charged; PricingError when not for sale."""
-    rule = PriceRule.objects.filter(
+    # Read on every job accepted: one unique-variant lookup without the query compiler (see platform_api.rows).
+    rule = row_get(
+        PriceRule,
         model=variant.model,
         duration=variant.duration,
         resolution=variant.resolution,
         mode=variant.mode,
-        active=True,
-    ).first()
-    if rule is None:
+    )
+    if rule is None or not rule.active:
         raise PricingError(variant.key)
     return Quote(
         price_micros=rule.price_micros, upstream_cost_micros=rule.upstream_cost_micros, variant_key=variant.key

@@ -64,11 +64,13 @@ def _instance(model: type[M], values: list[Any]) -> M:
     return model.from_db(connection.alias, names, converted)
 
 
-def row_get(model: type[M], related: str | None = None, **where: Any) -> M | None:
+def row_get(model: type[M], /, related: str | None = None, for_update: bool = False, **where: Any) -> M | None:
     """The one row of `model` matching `where` (column=value; `name__isnull=True` for IS NULL), or None.
 
     `where` must name a unique combination; `related` names a foreign key to
     fetch in the same query, as select_related would (the relation must not be null).
+    `for_update` locks the rows read until the transaction ends, as select_for_update
+    does (where the database has row locks).
     """
     keys = tuple(sorted(where))
     for key in keys:
@@ -76,7 +78,8 @@ def row_get(model: type[M], related: str | None = None, **where: Any) -> M | Non
             raise ValueError(f"{key}: only True is supported")
     params = [where[key] for key in keys if not key.endswith("__isnull")]
     with connection.cursor() as cursor:
-        cursor.execute(_sql(model, keys, related), params)
+        lock = " FOR UPDATE" if for_update and connection.features.has_select_for_update else ""
+        cursor.execute(_sql(model, keys, related) + lock, params)
         rows = cursor.fetchall()
     if not rows:
         return None

@@ -132,3 +132,21 @@ def test_concurrent_holds_for_the_same_generation_reserve_once(org_a: Organizati
     results = run_at_once(10, one_hold)
     assert len(set(results)) == 1, results
     assert balance_get(org_a).held_micros == PRICE
+
+
+def test_a_monthly_cap_holds_under_simultaneous_holds(org_a: Organization) -> None:
+    """The cap is a sum over holds: only the account's row lock keeps two holds from both fitting under it."""
+    from billing.errors import SpendLimitExceeded
+
+    services.credits_grant(organization=org_a, amount_micros=10_000_000, kind="grant", idempotency_key="cap")
+    CreditAccount.objects.filter(organization=org_a).update(monthly_cap_micros=3 * PRICE)
+
+    def one_hold(n: int) -> Hold:
+        with transaction.atomic():
+            return services.credits_hold(organization=org_a, amount_micros=PRICE, reference=f"gen_cap_{n}")
+
+    results = run_at_once(20, one_hold)
+    kinds = Counter(type(r).__name__ for r in results)
+    assert kinds == {"Hold": 3, SpendLimitExceeded.__name__: 17}
+    assert balance_get(org_a).held_micros == 3 * PRICE
+    assert ledger_drift() == []
