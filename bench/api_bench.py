@@ -7,7 +7,8 @@ bench/_loadgen.py, a raw-socket HTTP/1.1 client that costs the shared CPU far
 less than a full client library would:
 
 1. GET /api/v1/generations/{id} requests per second, and /healthz (a trivial
-   JSON view) in the same run: the ratio (target >= 0.6).
+   JSON view) in the same run, alternating in --rounds short rounds: the
+   median of the rounds' ratios (target >= 0.6).
 2. POST /api/v1/generations requests per second and p99 latency, credit hold
    included (target >= 150/s). The organization has plenty of credit and
    raised limits; no worker runs, so the jobs stay queued.
@@ -22,7 +23,7 @@ With --redis, a redis-server started on a free port serves as the task broker
 and holds the rate-limit counters (the "at scale" configuration); without it
 both live in PostgreSQL.
 
-Run: `.venv/bin/python bench/api_bench.py [--workers 2] [--seconds 10] [--concurrency 32] [--redis]`
+Run: `.venv/bin/python bench/api_bench.py [--workers 2] [--seconds 10] [--concurrency 32] [--rounds 5] [--redis]`
 (BENCH_API_DATABASE_URL overrides the database, default
 postgres://postgres@127.0.0.1:5432/videogen_api_bench; it is dropped and created afresh).
 """
@@ -35,6 +36,7 @@ import os
 import secrets
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -207,8 +209,14 @@ class Run:
 METER: CpuMeter | None = None
 
 
-async def load(target: Target, label: str, request: bytes, seconds: float, concurrency: int, expect: int) -> Run:
-    """`concurrency` clients send the request back to back for `seconds` (after a one-second warm-up)."""
+async def load(label: str, request: bytes, seconds: float, connections: list[Connection], expect: int) -> Run:
+    """Each connection sends the request back to back for `seconds` (after a one-second warm-up).
+
+    The figures being compared use the same connections: uvicorn's workers share
+    one listening socket, so which worker serves a keep-alive connection is
+    settled when it is accepted, and a fresh set of connections could be split
+    differently between the workers.
+    """
     run = Run(label)
     start_at = time.monotonic() + 1.0
     stop_at = start_at + seconds
@@ -222,22 +230,18 @@ async def load(target: Target, label: str, request: bytes, seconds: float, concu
 
     metering = asyncio.create_task(meter()) if METER else None
 
-    async def worker() -> None:
-        connection = Connection(target.host, target.port)
-        try:
-            while (now := time.monotonic()) < stop_at:
-                response = await connection.send(request)
-                done = time.monotonic()
-                if now < start_at:
-                    continue
-                if response.status == expect:
-                    run.latencies.append(done - now)
-                else:
-                    run.errors[response.status] = run.errors.get(response.status, 0) + 1
-        finally:
-            connection.close()
+    async def worker(connection: Connection) -> None:
+        while (now := time.monotonic()) < stop_at:
+            response = await connection.send(request)
+            done = time.monotonic()
+            if now < start_at:
+                continue
+            if response.status == expect:
+                run.latencies.append(done - now)
+            else:
+                run.errors[response.status] = run.errors.get(response.status, 0) + 1
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(worker(connection) for connection in connections))
     run.seconds = seconds
     if metering is not None:
         run.server_cpu, run.database_cpu = await metering
@@ -265,31 +269,56 @@ class Target:
         return encode_request(method, path, f"{self.host}:{self.port}", headers, body)
 
 
-async def benchmarks(target: Target, data: dict[str, str], seconds: float, concurrency: int) -> list[str]:
+def merge(runs: list[Run]) -> Run:
+    """Several runs of one request as one figure."""
+    merged = Run(runs[0].label)
+    for run in runs:
+        merged.seconds += run.seconds
+        merged.latencies += run.latencies
+        merged.server_cpu += run.server_cpu
+        merged.database_cpu += run.database_cpu
+        for status, count in run.errors.items():
+            merged.errors[status] = merged.errors.get(status, 0) + count
+    return merged
+
+
+async def benchmarks(target: Target, data: dict[str, str], seconds: float, concurrency: int, rounds: int) -> list[str]:
     auth = {"Authorization": f"Bearer {data['key']}"}
     lines = []
-    health = await load(target, "GET /healthz", target.request("GET", "/healthz"), seconds, concurrency, 200)
+    health_request = target.request("GET", "/healthz")
     status_request = target.request("GET", f"/api/v1/generations/{data['job']}", auth)
-    status = await load(target, "GET /api/v1/generations/{id}", status_request, seconds, concurrency, 200)
-    lines += [health.line(), status.line(), f"{'ratio status / healthz':<36} {status.rps / health.rps:6.2f}"]
+    # Alternate the two in short rounds, so a change in what else the machine does hits both alike.
+    healths, statuses = [], []
+    share = seconds / rounds
+    clients = [Connection(target.host, target.port) for _ in range(concurrency)]
+    for _ in range(rounds):
+        healths.append(await load("GET /healthz", health_request, share, clients, 200))
+        statuses.append(await load("GET /api/v1/generations/{id}", status_request, share, clients, 200))
+    ratios = sorted(status.rps / health.rps for health, status in zip(healths, statuses, strict=True))
+    each = ", ".join(f"{ratio:.2f}" for ratio in ratios)
+    lines += [
+        merge(healths).line(),
+        merge(statuses).line(),
+        f"{'ratio status / healthz':<36} {statistics.median(ratios):6.2f}   (median of {rounds} rounds: {each})",
+    ]
 
     body = {"model": "hailuo-02-fast", "input": {"prompt": "a lighthouse at dusk", "duration": 6}}
     create_request = target.request("POST", "/api/v1/generations", auth, body)
-    lines.append((await load(target, "POST /api/v1/generations", create_request, seconds, concurrency, 201)).line())
+    lines.append((await load("POST /api/v1/generations", create_request, seconds, clients, 201)).line())
 
-    pollers = max(8, concurrency // 4)
-    alone = await load(target, "GET status, no waits open", status_request, seconds, pollers, 200)
+    pollers = clients[: max(8, concurrency // 4)]
+    alone = await load("GET status, no waits open", status_request, seconds, pollers, 200)
     lines.append(alone.line())
     waiting_request = target.request("GET", f"/api/v1/generations/{data['hang']}", {**auth, "Prefer": "wait=60"})
     waiters = [Connection(target.host, target.port) for _ in range(200)]
     waits = [asyncio.create_task(connection.send(waiting_request)) for connection in waiters]
     await asyncio.sleep(2.0)  # let all 200 arrive and settle into waiting
     open_waits = sum(not task.done() for task in waits)
-    during = await load(target, f"GET status, {open_waits} waits open", status_request, seconds, pollers, 200)
+    during = await load(f"GET status, {open_waits} waits open", status_request, seconds, pollers, 200)
     lines.append(during.line())
     still_open = sum(not task.done() for task in waits)
     lines.append(f"{'waits still open after that':<36} {still_open:6d}")
-    for connection in waiters:
+    for connection in waiters + clients:
         connection.close()
     await asyncio.gather(*waits, return_exceptions=True)
     return lines
@@ -301,6 +330,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per figure")
     parser.add_argument("--concurrency", type=int, default=32, help="simultaneous client connections")
     parser.add_argument("--redis", action="store_true", help="Redis as broker and rate-limit store")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of /healthz and status")
     args = parser.parse_args()
 
     url = os.environ.get("BENCH_API_DATABASE_URL", DEFAULT_URL)
@@ -330,7 +360,7 @@ def main() -> None:
     METER = CpuMeter(server.pid, url)
     try:
         asyncio.run(wait_for_server(base))
-        lines = asyncio.run(benchmarks(Target("127.0.0.1", port), data, args.seconds, args.concurrency))
+        lines = asyncio.run(benchmarks(Target("127.0.0.1", port), data, args.seconds, args.concurrency, args.rounds))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
