@@ -31,7 +31,7 @@ from billing.models import (
     RejectionKind,
 )
 from billing.money import usd_string, usd_to_micros
-from platform_api.rows import row_get
+from platform_api.rows import row_get, row_insert
 from webhooks.models import EventType
 from webhooks.services import event_record
 
@@ -88,7 +88,7 @@ def _book(
     """
     if balance_after is None:
         balance_after = CreditAccount.objects.filter(pk=account.pk).values_list("balance_micros", flat=True).get()
-    return LedgerEntry.objects.create(
+    entry = LedgerEntry(
         organization_id=account.organization_id,
         kind=kind,
         amount_micros=amount_micros,
@@ -100,6 +100,7 @@ def _book(
         staff_user=staff_user,
         api_key=api_key,
     )
+    return row_insert(entry)  # a new row, as LedgerEntry.save allows; see platform_api.rows
 
 
 def _money(micros: int) -> dict[str, object]:
@@ -328,12 +329,14 @@ def credits_hold(
     if not _reserve(account, amount_micros):
         raise InsufficientCredits(amount_micros, account.available_micros)
     # The row is locked, so its balance is the one read with the lock: a hold does not change it.
-    hold = Hold.objects.create(
-        organization=organization,
-        api_key=api_key,
-        amount_micros=amount_micros,
-        upstream_cost_micros=upstream_cost_micros,
-        reference=reference,
+    hold = row_insert(
+        Hold(
+            organization=organization,
+            api_key=api_key,
+            amount_micros=amount_micros,
+            upstream_cost_micros=upstream_cost_micros,
+            reference=reference,
+        )
     )
     _book(
         account,
