@@ -9,6 +9,7 @@ loop, so an API request makes no thread hop it does not need.
 
 from __future__ import annotations
 
+import gc
 import os
 
 from asgiref.sync import iscoroutinefunction
@@ -62,6 +63,12 @@ def _serves_async_view(scope: dict) -> bool:
 
 web_application = get_asgi_application()  # sets Django up first
 machine_application = MachineASGIHandler()
+
+# Everything loaded so far (modules, models, URL patterns, the catalog) lives as long as the process.
+# Frozen, the collector stops scanning it on every full collection: those scans were the slowest
+# requests' extra 100+ ms under load (bench/api_bench.py: /healthz p99 about 200 ms before, 75-100 ms after).
+gc.collect()
+gc.freeze()
 
 
 async def application(scope, receive, send):

@@ -108,3 +108,9 @@ def test_clients_waiting_on_async_views_hold_no_thread(org_a, api_key_a):
     during, statuses = asyncio.run(waits())
     assert statuses == [200] * 8
     assert len(during) < 2, f"per-request threads while 8 clients waited: {during}"
+
+
+def test_the_objects_loaded_at_start_up_are_frozen_out_of_garbage_collection():
+    import gc
+
+    assert gc.get_freeze_count() > 10_000
