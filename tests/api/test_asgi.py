@@ -114,3 +114,4 @@ def test_the_objects_loaded_at_start_up_are_frozen_out_of_garbage_collection():
     import gc
 
     assert gc.get_freeze_count() > 10_000
+    assert gc.get_threshold()[0] == 20_000
