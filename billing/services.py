@@ -328,7 +328,6 @@ def credits_hold(
     _spend_limits_check(account, api_key, amount_micros)
     if not _reserve(account, amount_micros):
         raise InsufficientCredits(amount_micros, account.available_micros)
-    # The row is locked, so its balance is the one read with the lock: a hold does not change it.
     hold = row_insert(
         Hold(
             organization=organization,
@@ -346,7 +345,7 @@ def credits_hold(
         idempotency_key=f"hold:{reference}",
         reference=reference,
         api_key=api_key,
-        balance_after=account.balance_micros,
+        balance_after=account.balance_micros,  # read under the lock; a hold does not change the balance
     )
     return hold
 

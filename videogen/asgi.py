@@ -16,7 +16,8 @@ from asgiref.sync import iscoroutinefunction
 from django.core.asgi import get_asgi_application
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.exception import convert_exception_to_response
-from django.urls import Resolver404, get_resolver
+from django.http import HttpRequest
+from django.urls import Resolver404, ResolverMatch, get_resolver
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "videogen.settings")
 
@@ -37,10 +38,20 @@ class MachineASGIHandler(ASGIHandler):
     """
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and _serves_async_view(scope):
+        match = _resolve(scope) if scope["type"] == "http" else None
+        scope[_MATCH_KEY] = match
+        if match is not None and iscoroutinefunction(match.func):
             await self.handle(scope, receive, send)
         else:
             await super().__call__(scope, receive, send)
+
+    def resolve_request(self, request: HttpRequest) -> ResolverMatch:
+        """The match __call__ already found (Django would resolve the URL again; no middleware here sets urlconf)."""
+        match = request.scope.get(_MATCH_KEY)
+        if match is None:
+            return super().resolve_request(request)
+        request.resolver_match = match
+        return match
 
     def load_middleware(self, is_async: bool = False) -> None:
         self._view_middleware = []
@@ -52,13 +63,15 @@ class MachineASGIHandler(ASGIHandler):
         self._middleware_chain = handler
 
 
-def _serves_async_view(scope: dict) -> bool:
+_MATCH_KEY = "videogen.resolver_match"
+
+
+def _resolve(scope: dict) -> ResolverMatch | None:
     path_info = scope["path"].removeprefix(scope.get("root_path", "")) or "/"
     try:
-        match = get_resolver().resolve(path_info)
+        return get_resolver().resolve(path_info)
     except Resolver404:
-        return False
-    return iscoroutinefunction(match.func)
+        return None  # Django resolves it again and answers 404
 
 
 web_application = get_asgi_application()  # sets Django up first

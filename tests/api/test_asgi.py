@@ -46,9 +46,7 @@ async def _exchange(scope: dict) -> tuple[int, dict[str, str], bytes]:
 
 
 def _get(path: str, headers: list[tuple[bytes, bytes]] | None = None) -> tuple[int, dict[str, str], bytes]:
-    scope = _scope(path, headers)
-
-    return asyncio.run(_exchange(scope))
+    return asyncio.run(_exchange(_scope(path, headers)))
 
 
 def test_api_requests_get_security_headers_but_no_session_or_csrf_cookie(api_key_a):
