@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from videogen.middleware import MACHINE_PATH_PREFIXES
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +42,11 @@ class ApiError(exceptions.APIException):
 
 def error_body(type: str, code: str, message: str, param: str | None = None, **extra: Any) -> dict[str, Any]:
     return {"error": {"type": type, "code": code, "message": message, "param": param, **extra}}
+
+
+def server_error_body() -> dict[str, Any]:
+    """What a 500 says: that it happened, never what failed."""
+    return error_body("api_error", "internal_error", "Something went wrong on our side; it has been logged.")
 
 
 _DRF_TYPES = {
@@ -75,8 +83,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("Unhandled API error", exc_info=exc)
-        body = error_body("api_error", "internal_error", "Something went wrong on our side; it has been logged.")
-        return Response(body, status=500)
+        return Response(server_error_body(), status=500)
     if isinstance(exc, exceptions.ValidationError):
         param, message = _first_validation_error(exc.detail)
         text = f"{param}: {message}" if param else message
@@ -89,3 +96,21 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     message = str(exc.detail) if isinstance(exc, exceptions.APIException) else str(exc)
     response.data = error_body(_DRF_TYPES.get(response.status_code, "api_error"), code, message)
     return response
+
+
+# --- Django's own 404 and 500 pages, for machine clients ---------------------------
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: the JSON error shape for machine clients, the site's page for everyone else."""
+    if request.path.startswith(MACHINE_PATH_PREFIXES):
+        message = f"No endpoint at {request.path}; see /api/docs."
+        return JsonResponse(error_body("not_found", "not_found", message), status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: the JSON error shape for machine clients, never the details of what failed."""
+    if request.path.startswith(MACHINE_PATH_PREFIXES):
+        return JsonResponse(server_error_body(), status=500)
+    return defaults.server_error(request)

@@ -33,3 +33,7 @@ urlpatterns = [
     # Provider-compatible endpoints last: their paths (/v1/<slug>, /v2/...) are the providers' own.
     path("", include("videogen.compat.urls")),
 ]
+
+# Machine clients get the API's JSON error shape from Django's own 404 and 500 too.
+handler404 = "videogen.api_errors.not_found"
+handler500 = "videogen.api_errors.server_error"

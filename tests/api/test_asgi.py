@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from asgiref.testing import ApplicationCommunicator
@@ -113,3 +114,27 @@ def test_the_objects_loaded_at_start_up_are_frozen_out_of_garbage_collection():
 
     assert gc.get_freeze_count() > 10_000
     assert gc.get_threshold()[0] == 20_000
+
+
+def test_an_unknown_api_path_answers_404_in_the_api_error_shape():
+    status, headers, body = _get("/api/v1/nothing-here")
+    assert status == 404 and headers["content-type"] == "application/json"
+    assert json.loads(body)["error"]["code"] == "not_found"
+    status, headers, _ = _get("/no-such-page/")
+    assert status == 404 and headers["content-type"].startswith("text/html")
+
+
+def test_a_server_error_on_a_machine_path_shows_the_api_shape_and_no_internals(rf):
+    from videogen.api_errors import server_error
+
+    response = server_error(rf.get("/readyz"))
+    assert response.status_code == 500
+    assert json.loads(response.content) == {
+        "error": {
+            "type": "api_error",
+            "code": "internal_error",
+            "message": "Something went wrong on our side; it has been logged.",
+            "param": None,
+        }
+    }
+    assert server_error(rf.get("/dashboard/"))["Content-Type"].startswith("text/html")

@@ -29,7 +29,7 @@ from accounts.models import ApiKey
 from accounts.services import api_key_authenticate
 from billing.errors import InsufficientCredits, PricingError, SpendLimitExceeded
 from videogen.api import ratelimit
-from videogen.api_errors import ApiError, error_body
+from videogen.api_errors import ApiError, error_body, server_error_body
 from videogen.catalog import ParamError
 
 logger = logging.getLogger(__name__)
@@ -157,8 +157,7 @@ def require_storable(value: Any, name: str = "") -> None:
 
 
 def _server_error() -> JsonResponse:
-    body = error_body("api_error", "internal_error", "Something went wrong on our side; it has been logged.")
-    return json_response(body, status=500)
+    return json_response(server_error_body(), status=500)
 
 
 def _method_not_allowed(method: str, allowed: list[str]) -> JsonResponse:
