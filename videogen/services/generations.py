@@ -139,18 +139,37 @@ def generation_create(
             )
             if in_transaction is not None:
                 in_transaction(generation)
-            transaction.on_commit(lambda: _enqueue_submit(generation.pk))
+            _submit_when_committed(generation.pk)
     except (InsufficientCredits, SpendLimitExceeded) as exc:
         rejection_record(organization=organization, api_key=api_key, error=exc, model=model)
         raise
     return generation
 
 
+def _submit_when_committed(generation_id: int) -> None:
+    """Queue the job's submission so that a worker sees it once the accepting transaction commits.
+
+    When the task queue is a table of this database (no REDIS_URL), the task row
+    is written in the accepting transaction itself: it commits with the job or
+    not at all, and accepting a job costs one commit instead of two. A Redis
+    queue is told after the commit; if that fails, the sweep's safety net
+    (SUBMIT_SAFETY_NET) submits the job anyway.
+    """
+    if settings.Q_CLUSTER.get("orm") == transaction.get_connection().alias:
+        _enqueue_submit(generation_id)
+    else:
+        transaction.on_commit(lambda: _enqueue_submit_logged(generation_id))
+
+
 def _enqueue_submit(generation_id: int) -> None:
     from django_q.tasks import async_task
 
+    async_task("videogen.tasks.generation_submit", generation_id, task_name=f"submit-{generation_id}")
+
+
+def _enqueue_submit_logged(generation_id: int) -> None:
     try:
-        async_task("videogen.tasks.generation_submit", generation_id, task_name=f"submit-{generation_id}")
+        _enqueue_submit(generation_id)
     except Exception:  # the sweep's safety net submits it anyway
         logger.exception("Could not enqueue submission of generation %s", generation_id)
 
