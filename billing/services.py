@@ -1,9 +1,9 @@
 """Every write to credit: grants, holds and their settlement, refunds, adjustments, settings.
 
 Rules that keep money exact:
-- the account row is locked (select_for_update) before anything is decided,
-  and every balance change is a conditional UPDATE in the same transaction
-  as the ledger row that explains it;
+- the account row is locked (select_for_update, or for a hold the reserving
+  UPDATE itself) before anything is decided, and every balance change is a
+  conditional UPDATE in the same transaction as the ledger row that explains it;
 - every ledger row has a unique idempotency key, so retries book nothing twice;
 - a hold is settled by a conditional UPDATE on its status, so capture and
   release each happen at most once, whoever calls and however often.
@@ -31,7 +31,7 @@ from billing.models import (
     RejectionKind,
 )
 from billing.money import usd_string, usd_to_micros
-from platform_api.rows import row_get, row_insert
+from platform_api.rows import planned_cursor, row_columns, row_get, row_insert, row_instance
 from webhooks.models import EventType
 from webhooks.services import event_record
 
@@ -56,16 +56,31 @@ def _locked_account(organization_id: int) -> CreditAccount:
     return account
 
 
-def _reserve(account: CreditAccount, amount_micros: int) -> bool:
-    """Add to the held amount if the balance covers it; False (nothing changed) when it does not."""
+def _reserve(organization_id: int, amount_micros: int) -> CreditAccount | None:
+    """Add to the held amount if the balance covers it, and return the account as it is now, its row locked.
+
+    One conditional UPDATE both locks the row and reserves, so a hold that goes
+    through costs one statement. None (nothing changed) when the balance does
+    not cover the amount or the organization has no account yet.
+    """
     table = connection.ops.quote_name(CreditAccount._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET held_micros = held_micros + %s "  # noqa: S608 (fixed identifiers)
-            "WHERE id = %s AND balance_micros >= held_micros + %s",
-            [amount_micros, account.pk, amount_micros],
-        )
-        return cursor.rowcount == 1
+    sql = (
+        f"UPDATE {table} SET held_micros = held_micros + %s "  # noqa: S608 (fixed identifiers)
+        "WHERE organization_id = %s AND balance_micros >= held_micros + %s"
+    )
+    params = [amount_micros, organization_id, amount_micros]
+    with planned_cursor() as cursor:
+        if not connection.features.can_return_columns_from_insert:  # no RETURNING (SQLite before 3.35)
+            cursor.execute(sql, params)
+            return _locked_account(organization_id) if cursor.rowcount == 1 else None
+        cursor.execute(f"{sql} RETURNING {row_columns(CreditAccount)}", params)
+        row = cursor.fetchone()
+    return None if row is None else row_instance(CreditAccount, row)
+
+
+def _unreserve(account: CreditAccount, amount_micros: int) -> None:
+    CreditAccount.objects.filter(pk=account.pk).update(held_micros=F("held_micros") - amount_micros)
+    account.held_micros -= amount_micros
 
 
 def _book(
@@ -319,15 +334,23 @@ def credits_hold(
         raise RuntimeError("credits_hold must run inside the caller's transaction.atomic()")
     if amount_micros <= 0:
         raise ValueError("a hold must be a positive amount")
-    account = _locked_account(organization.pk)
-    existing = None if reference_is_new else Hold.objects.filter(reference=reference).first()
-    if existing is not None:
-        if existing.organization_id != organization.pk:
-            raise BillingError(f"Reference {reference} belongs to another organization.")
-        return existing
-    _spend_limits_check(account, api_key, amount_micros)
-    if not _reserve(account, amount_micros):
+    if not reference_is_new:
+        _locked_account(organization.pk)  # first, so that a concurrent hold of the same reference is seen
+        existing = Hold.objects.filter(reference=reference).first()
+        if existing is not None:
+            if existing.organization_id != organization.pk:
+                raise BillingError(f"Reference {reference} belongs to another organization.")
+            return existing
+    account = _reserve(organization.pk, amount_micros)
+    if account is None:
+        account = _locked_account(organization.pk)
+        _spend_limits_check(account, api_key, amount_micros)  # a spend limit is the first reason given
         raise InsufficientCredits(amount_micros, account.available_micros)
+    try:
+        _spend_limits_check(account, api_key, amount_micros)  # the row stays locked: concurrent holds queue here
+    except SpendLimitExceeded:
+        _unreserve(account, amount_micros)  # the caller rolls back anyway; this keeps the account right if it does not
+        raise
     hold = row_insert(
         Hold(
             organization=organization,

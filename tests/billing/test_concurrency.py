@@ -74,14 +74,22 @@ class Watcher:
         self.thread.join()
 
 
-def test_fifty_simultaneous_holds_never_overdraw(org_a: Organization) -> None:
+# A hold for a reference created in the same transaction (a new job's id) reserves with one statement;
+# any other looks for an earlier hold of the reference first. Both must hold up under concurrency.
+REFERENCE_IS_NEW = pytest.mark.parametrize("reference_is_new", [False, True], ids=["any-reference", "new-reference"])
+
+
+@REFERENCE_IS_NEW
+def test_fifty_simultaneous_holds_never_overdraw(org_a: Organization, reference_is_new: bool) -> None:
     # Sign-up gave $1.00; top up to exactly 20 generations' worth.
     services.credits_grant(organization=org_a, amount_micros=1_000_000, kind="grant", idempotency_key="t")
     assert balance_get(org_a).available_micros == 20 * PRICE
 
     def one_hold(n: int) -> Hold:
         with transaction.atomic():
-            return services.credits_hold(organization=org_a, amount_micros=PRICE, reference=f"gen_{n}")
+            return services.credits_hold(
+                organization=org_a, amount_micros=PRICE, reference=f"gen_{n}", reference_is_new=reference_is_new
+            )
 
     with Watcher(org_a) as watcher:
         results = run_at_once(50, one_hold)
@@ -134,7 +142,8 @@ def test_concurrent_holds_for_the_same_generation_reserve_once(org_a: Organizati
     assert balance_get(org_a).held_micros == PRICE
 
 
-def test_a_monthly_cap_holds_under_simultaneous_holds(org_a: Organization) -> None:
+@REFERENCE_IS_NEW
+def test_a_monthly_cap_holds_under_simultaneous_holds(org_a: Organization, reference_is_new: bool) -> None:
     """The cap is a sum over holds: only the account's row lock keeps two holds from both fitting under it."""
     from billing.errors import SpendLimitExceeded
 
@@ -143,7 +152,9 @@ def test_a_monthly_cap_holds_under_simultaneous_holds(org_a: Organization) -> No
 
     def one_hold(n: int) -> Hold:
         with transaction.atomic():
-            return services.credits_hold(organization=org_a, amount_micros=PRICE, reference=f"gen_cap_{n}")
+            return services.credits_hold(
+                organization=org_a, amount_micros=PRICE, reference=f"gen_cap_{n}", reference_is_new=reference_is_new
+            )
 
     results = run_at_once(20, one_hold)
     kinds = Counter(type(r).__name__ for r in results)

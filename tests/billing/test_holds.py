@@ -122,6 +122,41 @@ def test_available_credit_can_be_spent_to_exactly_zero(org_a: Organization) -> N
         hold(org_a, 1, "gen_one_more")
 
 
+@pytest.mark.parametrize("reference_is_new", [False, True], ids=["any-reference", "new-reference"])
+def test_a_refused_hold_changes_nothing_even_if_the_callers_transaction_goes_on(
+    org_a: Organization, api_key_a: tuple[ApiKey, str], reference_is_new: bool
+) -> None:
+    """A new reference reserves before the spend limits are checked; a refusal gives the reservation back itself."""
+    fund(org_a, 5_000_000)
+    key = api_key_a[0]
+    ApiKey.objects.filter(pk=key.pk).update(spend_limit_micros=PRICE)
+    key.refresh_from_db()
+    before = balance_get(org_a)
+    with transaction.atomic():
+        services.credits_hold(
+            organization=org_a,
+            amount_micros=PRICE,
+            reference="gen_fits",
+            api_key=key,
+            reference_is_new=reference_is_new,
+        )
+        with pytest.raises(SpendLimitExceeded):
+            services.credits_hold(
+                organization=org_a,
+                amount_micros=PRICE,
+                reference="gen_over_limit",
+                api_key=key,
+                reference_is_new=reference_is_new,
+            )
+        with pytest.raises(InsufficientCredits):
+            services.credits_hold(
+                organization=org_a, amount_micros=10**12, reference="gen_too_big", reference_is_new=reference_is_new
+            )
+        assert CreditAccount.objects.get(organization=org_a).held_micros == before.held_micros + PRICE
+    assert list(Hold.objects.filter(organization=org_a).values_list("reference", flat=True)) == ["gen_fits"]
+    assert ledger_drift() == []
+
+
 @pytest.mark.django_db(transaction=True)
 def test_holding_outside_a_transaction_is_a_programming_error(org_a: Organization) -> None:
     with pytest.raises(RuntimeError):
