@@ -160,21 +160,34 @@ def api_key_revoke(*, api_key: ApiKey) -> None:
     ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
-def api_key_authenticate(raw: str) -> ApiKey | None:
-    """The active key for a raw secret, recording its use at most once a minute."""
+def api_key_hash(raw: str) -> str | None:
+    """The hash a key with this raw secret is stored under; None for what cannot be one of our keys."""
     if not raw.startswith(KEY_PREFIX) or len(raw) > 200:
         return None
+    return token_hash(raw)
+
+
+def api_key_authenticate(raw: str) -> ApiKey | None:
+    """The active key (with its organization) for a raw secret, recording its use at most once a minute."""
+    key_hash = api_key_hash(raw)
+    if key_hash is None:
+        return None
     # The hottest read of the API: every request makes it (see platform_api.rows).
-    key = row_get(ApiKey, related="organization", key_hash=token_hash(raw), revoked_at__isnull=True)
+    key = row_get(ApiKey, related="organization", key_hash=key_hash, revoked_at__isnull=True)
     if key is None:
         return None
+    api_key_used(key)
+    return key
+
+
+def api_key_used(key: ApiKey) -> None:
+    """Record that the key authenticated a request, at most once a minute (one write, not one per request)."""
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         ApiKey.objects.filter(pk=key.pk).filter(
             Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
         ).update(last_used_at=now)
         key.last_used_at = now
-    return key
 
 
 def invitation_send(*, invitation: Invitation, link: str) -> None:

@@ -1,4 +1,4 @@
-"""Fifty generation requests at once against credit for exactly twenty (issue 3's must-show)."""
+"""Many generation requests at once against a limit: credit for exactly twenty (issue 3's must-show), five running."""
 
 from __future__ import annotations
 
@@ -82,4 +82,32 @@ def test_fifty_requests_at_once_never_overdraw(server: str, org_a, api_key_a) ->
     assert balance.available_micros == 0
     assert balance.balance_micros >= 0
     assert Generation.objects.filter(organization=org_a).count() == 20
+    call_command("billing_audit")
+
+
+def test_thirty_requests_at_once_never_exceed_the_running_jobs_limit(server: str, org_a, api_key_a) -> None:
+    """Each accepting transaction counts the running jobs after the others committed theirs: exactly five get in."""
+    fund(org_a, 100 * FAST_6S_PRICE)
+    OrganizationApiLimits.objects.create(
+        organization=org_a, key_requests_per_minute=1000, org_requests_per_minute=1000, max_running_jobs=5
+    )
+    start = threading.Barrier(30)
+
+    def request(index: int) -> httpx.Response:
+        with httpx.Client(base_url=server, timeout=60) as client:
+            start.wait()
+            return client.post(
+                "/api/v1/generations",
+                headers={"Authorization": f"Bearer {api_key_a[1]}"},
+                json={"model": "hailuo-02-fast", "input": {"prompt": f"race {index}", "duration": 6}},
+            )
+
+    with ThreadPoolExecutor(30) as pool:
+        responses = list(pool.map(request, range(30)))
+
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] * 5 + [429] * 25, statuses
+    assert {r.json()["error"]["code"] for r in responses if r.status_code == 429} == {"too_many_running_jobs"}
+    assert Generation.objects.filter(organization=org_a).count() == 5
+    assert balance_get(org_a).held_micros == 5 * FAST_6S_PRICE
     call_command("billing_audit")

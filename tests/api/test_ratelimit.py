@@ -236,3 +236,56 @@ def test_the_admin_edits_an_organizations_limits(org_a, admin_client) -> None:
         ratelimit.DEFAULT_ORG_REQUESTS_PER_MINUTE,
         3,
     )
+
+
+def _counter(scope: str) -> int:
+    window = int(time.time() // ratelimit.WINDOW_SECONDS) * ratelimit.WINDOW_SECONDS
+    row = RateLimitCounter.objects.filter(scope=scope, window_start=window).first()
+    return row.hits if row else 0
+
+
+def test_finding_a_key_counts_the_request_in_one_statement_and_reads_what_the_orm_reads(api_key_a, api_key_b) -> None:
+    """Every API request starts here: on PostgreSQL the key lookup and both counters are one round trip."""
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import ApiKey
+
+    key, raw = api_key_a
+    key_scope, org_scope = f"key:{key.pk}", f"org:{key.organization_id}"
+    account_services.api_key_authenticate(raw)  # records last use now, so the next lookups write nothing else
+    ratelimit.limits_for(key.organization_id)  # cached for a few seconds: not read again below
+    ratelimit.counters_bump([key_scope, org_scope], int(time.time() // 60) * 60)  # the window has rows already
+    before = (_counter(key_scope), _counter(org_scope))
+    if before[0] == 0:
+        pytest.skip("a new counting window began inside the test")
+
+    with CaptureQueriesContext(connection) as queries:
+        found, state = ratelimit.key_authenticate_counted(raw)
+    assert len(queries) == (1 if connection.vendor == "postgresql" else 2)  # elsewhere: the key, then the counters
+    after = (_counter(key_scope), _counter(org_scope))
+    assert after == (before[0] + 1, before[1] + 1)
+    limit = ratelimit.DEFAULT_KEY_REQUESTS_PER_MINUTE
+    assert (state.limit, state.remaining, state.exceeded) == (limit, limit - after[0], None)
+
+    expected = ApiKey.objects.select_related("organization").get(pk=key.pk)
+    for field in ApiKey._meta.concrete_fields:
+        assert getattr(found, field.attname) == getattr(expected, field.attname), field.name
+    for field in type(expected.organization)._meta.concrete_fields:
+        assert getattr(found.organization, field.attname) == getattr(expected.organization, field.attname)
+    assert found._state.adding is False and found.organization._state.adding is False
+
+    other_key, other_raw = api_key_b
+    assert ratelimit.key_authenticate_counted(other_raw)[0].organization_id == other_key.organization_id
+    assert (_counter(key_scope), _counter(org_scope)) == after  # another organization's key counts elsewhere
+
+
+def test_a_revoked_or_unknown_key_is_not_found_and_counts_nothing(api_key_a) -> None:
+    key, raw = api_key_a
+    scopes = (f"key:{key.pk}", f"org:{key.organization_id}")
+    assert ratelimit.key_authenticate_counted(raw) is not None
+    counted = tuple(_counter(scope) for scope in scopes)
+    assert ratelimit.key_authenticate_counted(raw + "x") is None
+    assert ratelimit.key_authenticate_counted("not-a-key") is None
+    account_services.api_key_revoke(api_key=key)
+    assert ratelimit.key_authenticate_counted(raw) is None
+    assert tuple(_counter(scope) for scope in scopes) in {counted, (0, 0)}  # (0, 0): a new window began

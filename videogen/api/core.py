@@ -25,8 +25,6 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf_exceptions
 
 from accounts.authentication import raw_key_from_headers
-from accounts.models import ApiKey
-from accounts.services import api_key_authenticate
 from billing.errors import InsufficientCredits, PricingError, SpendLimitExceeded
 from videogen.api import ratelimit
 from videogen.api_errors import ApiError, error_body, server_error_body
@@ -195,8 +193,8 @@ def _unauthenticated(code: str, message: str) -> ApiError:
     return ApiError(401, "authentication_error", code, message, headers={"WWW-Authenticate": 'Bearer realm="api"'})
 
 
-def authenticate(request: HttpRequest) -> ApiKey:
-    """The request's API key, exactly as accounts.authentication accepts it for DRF views; 401 otherwise."""
+def _raw_key(request: HttpRequest) -> str:
+    """The secret the request presents, read exactly as accounts.authentication reads it for DRF views."""
     try:
         raw = raw_key_from_headers(request)
     except drf_exceptions.AuthenticationFailed as exc:
@@ -205,22 +203,21 @@ def authenticate(request: HttpRequest) -> ApiKey:
         raise _unauthenticated(
             "not_authenticated", "No API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'."
         )
-    key = api_key_authenticate(raw)
-    if key is None:
-        raise _unauthenticated("authentication_failed", "The API key is invalid or has been revoked.")
-    return key
+    return raw
 
 
 def authorize(request: HttpRequest) -> None:
-    """Authenticate and count the request against its key's and organization's limits (429 when over).
+    """Authenticate and count the request against its key's and organization's limits (401, 429 when over).
 
     An API key acts for its organization with every permission the API has:
     keys carry no role, so no native endpoint answers 403.
     """
-    key = authenticate(request)
+    found = ratelimit.key_authenticate_counted(_raw_key(request))
+    if found is None:
+        raise _unauthenticated("authentication_failed", "The API key is invalid or has been revoked.")
+    key, request.rate_limit = found  # type: ignore[attr-defined]
     request.auth = key  # type: ignore[attr-defined]
     request.organization = key.organization  # type: ignore[attr-defined]
-    request.rate_limit = ratelimit.rate_limit_hit(key)  # type: ignore[attr-defined]
     request.rate_limit.raise_if_exceeded()
 
 

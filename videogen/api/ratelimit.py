@@ -22,7 +22,9 @@ from django.conf import settings
 from django.db import connection
 
 from accounts.models import ApiKey, Organization
+from accounts.services import api_key_authenticate, api_key_hash, api_key_used
 from platform_api.models import OrganizationApiLimits, RateLimitCounter
+from platform_api.rows import planned_cursor, row_columns, row_instance
 from videogen.api_errors import ApiError
 from videogen.models import ACTIVE_STATUSES, Generation
 
@@ -39,8 +41,6 @@ LIMITS_CACHE_SECONDS = 10
 # How long a client refused for too many running jobs should wait before trying again.
 RUNNING_JOBS_RETRY_AFTER = 10
 REDIS_PREFIX = "videogen:ratelimit:"
-# Namespace of the PostgreSQL advisory lock that serializes the running-jobs check per organization.
-_RUNNING_LOCK_NAMESPACE = 0x5647
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def _bump_in_database(scopes: list[str], window_start: int) -> dict[str, int]:
         f"ON CONFLICT (scope, window_start) DO UPDATE SET hits = {table}.hits + 1 "
         "RETURNING scope, hits"
     )
-    with connection.cursor() as cursor:
+    with planned_cursor() as cursor:
         cursor.execute(sql, params)
         return dict(cursor.fetchall())
 
@@ -158,13 +158,24 @@ def counters_bump(scopes: list[str], window_start: int) -> dict[str, int]:
     return _bump_in_database(scopes, window_start)
 
 
+def _window_start() -> int:
+    return int(time.time() // WINDOW_SECONDS) * WINDOW_SECONDS
+
+
+def _scopes(api_key: ApiKey) -> tuple[str, str]:
+    return f"key:{api_key.pk}", f"org:{api_key.organization_id}"
+
+
 def rate_limit_hit(api_key: ApiKey) -> RateState:
     """Count a request for the key and its organization; the state says whether it went over."""
+    window_start = _window_start()
+    counts = counters_bump(list(_scopes(api_key)), window_start)
+    return _state(api_key, window_start, counts)
+
+
+def _state(api_key: ApiKey, window_start: int, counts: dict[str, int]) -> RateState:
     limits = limits_for(api_key.organization_id)
-    now = time.time()
-    window_start = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
-    key_scope, org_scope = f"key:{api_key.pk}", f"org:{api_key.organization_id}"
-    counts = counters_bump([key_scope, org_scope], window_start)
+    key_scope, org_scope = _scopes(api_key)
     reset_at = window_start + WINDOW_SECONDS
     key_left = limits.key_requests_per_minute - counts[key_scope]
     org_left = limits.org_requests_per_minute - counts[org_scope]
@@ -173,6 +184,61 @@ def rate_limit_hit(api_key: ApiKey) -> RateState:
     else:
         scope, limit, left = "organization", limits.org_requests_per_minute, org_left
     return RateState(limit=limit, remaining=max(0, left), reset_at=reset_at, exceeded=scope if left < 0 else None)
+
+
+def key_authenticate_counted(raw: str) -> tuple[ApiKey, RateState] | None:
+    """The active key for a raw secret, with this request counted for it and its organization; None if no such key.
+
+    Every API request starts here. With the counters in PostgreSQL, finding the
+    key and counting the request are a single statement, so a request pays for
+    one round trip to the database instead of two; elsewhere they are two steps.
+    A secret that matches no active key counts nothing, as before.
+    """
+    if settings.REDIS_URL or connection.vendor != "postgresql":
+        key = api_key_authenticate(raw)
+        return None if key is None else (key, rate_limit_hit(key))
+    key_hash = api_key_hash(raw)
+    if key_hash is None:
+        return None
+    window_start = _window_start()
+    with planned_cursor() as cursor:
+        cursor.execute(_key_counted_sql(), [window_start, key_hash, key_hash])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    key_width = len(ApiKey._meta.concrete_fields)
+    key = row_instance(ApiKey, row[:key_width])
+    key.organization = row_instance(Organization, row[key_width:-2])
+    key_hits, org_hits = row[-2:]
+    api_key_used(key)
+    key_scope, org_scope = _scopes(key)
+    return key, _state(key, window_start, {key_scope: key_hits, org_scope: org_hits})
+
+
+@cache
+def _key_counted_sql() -> str:
+    """Bump the key's and its organization's counters (in that order, as counters_bump does) and read the key.
+
+    The counters are bumped by a data-modifying WITH, which runs whether or not
+    the final SELECT reads it; both parts see the same snapshot of the keys.
+    """
+    q = connection.ops.quote_name
+    counters, keys, orgs = (q(m._meta.db_table) for m in (RateLimitCounter, ApiKey, Organization))
+    key_id, key_org = (f"{keys}.{q(ApiKey._meta.get_field(name).column)}" for name in ("id", "organization"))
+    active = (
+        f"{keys}.{q(ApiKey._meta.get_field('key_hash').column)} = %s "
+        f"AND {keys}.{q(ApiKey._meta.get_field('revoked_at').column)} IS NULL"
+    )
+    return (
+        f"WITH hits AS (INSERT INTO {counters} (scope, window_start, hits) "  # noqa: S608 (fixed identifiers)
+        f"SELECT scopes.scope, %s, 1 FROM {keys} "
+        f"CROSS JOIN LATERAL (VALUES (1, 'key:' || {key_id}), (2, 'org:' || {key_org})) AS scopes (n, scope) "
+        f"WHERE {active} ORDER BY scopes.n "
+        f"ON CONFLICT (scope, window_start) DO UPDATE SET hits = {counters}.hits + 1 RETURNING scope, hits) "
+        f"SELECT {row_columns(ApiKey)}, {row_columns(Organization)}, "
+        "(SELECT hits FROM hits WHERE scope LIKE 'key:%%'), (SELECT hits FROM hits WHERE scope LIKE 'org:%%') "
+        f"FROM {keys} INNER JOIN {orgs} ON {key_org} = {orgs}.{q(Organization._meta.pk.column)} WHERE {active}"
+    )
 
 
 def counters_purge(now: float | None = None) -> int:
@@ -209,23 +275,20 @@ def _running_count(organization: Organization, at_most: int) -> int:
         f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE organization_id = %s "  # noqa: S608 (fixed identifiers)
         f"AND status IN ({placeholders}) LIMIT %s) AS active"
     )
-    with connection.cursor() as cursor:
+    with planned_cursor() as cursor:
         cursor.execute(sql, [organization.pk, *statuses, at_most])
         return cursor.fetchone()[0]
 
 
 def running_jobs_check(organization: Organization, limits: Limits) -> None:
-    """Inside the transaction that created a job: refuse (429, rolling it back) if it went over the limit.
+    """Inside the transaction that created a job and held its price: refuse (429, rolling both back) if over.
 
-    The per-organization lock makes concurrent requests count one after the
-    other, each seeing the jobs the others committed (SQLite's write lock does
-    the same there). The count is a statement of its own, after the lock: in
-    READ COMMITTED a statement sees what was committed when it began, so a
-    count in the statement that waited for the lock could miss the job whose
-    transaction held it.
+    The credit hold (billing.services.credits_hold) locks the organization's
+    credit account row until the transaction ends, so concurrent requests of
+    one organization count one after the other, each seeing the jobs the
+    others committed (SQLite's write lock does the same there). The count is
+    a statement of its own, after the lock: in READ COMMITTED a statement
+    sees what was committed when it began.
     """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_RUNNING_LOCK_NAMESPACE, organization.pk % 2**31])
     if _running_count(organization, limits.max_running_jobs + 1) > limits.max_running_jobs:
         raise _too_many_running(limits)

@@ -30,10 +30,9 @@ from rest_framework import exceptions as drf_exceptions
 
 from accounts.authentication import raw_key_from_headers
 from accounts.models import ApiKey
-from accounts.services import api_key_authenticate
 from billing.errors import InsufficientCredits, PricingError, SpendLimitExceeded
 from videogen import selectors
-from videogen.api.ratelimit import rate_limit_hit
+from videogen.api.ratelimit import key_authenticate_counted
 from videogen.catalog import ParamError
 from videogen.models import Generation, Status, Upload
 from videogen.presenters import generation_to_dict
@@ -171,11 +170,11 @@ def authenticate(request: HttpRequest) -> ApiKey:
         raise CompatError(Kind.UNAUTHORIZED, str(exc.detail)) from None
     if raw is None:
         raise CompatError(Kind.UNAUTHORIZED, "No API key: send 'x-api-key: <key>' or 'Authorization: Bearer <key>'.")
-    key = api_key_authenticate(raw)
-    if key is None:
-        raise CompatError(Kind.UNAUTHORIZED, "The API key is invalid or has been revoked.")
     # The same per-key and per-organization request limits as the native API.
-    state = rate_limit_hit(key)
+    found = key_authenticate_counted(raw)
+    if found is None:
+        raise CompatError(Kind.UNAUTHORIZED, "The API key is invalid or has been revoked.")
+    key, state = found
     if state.exceeded:
         raise CompatError(
             Kind.RATE_LIMITED,
