@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 
 import pytest
 from django.apps import apps as django_apps
@@ -162,3 +163,19 @@ def _fresh_rate_limits() -> None:
     from videogen.api import ratelimit
 
     ratelimit.limits_cache_clear()
+
+
+# --- Browser tests ------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's Chromium; CI (REQUIRE_BROWSER=1) fails rather than skipping when it is missing."""
+    if os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK):
+        return CHROMIUM
+    reason = f"{CHROMIUM} is missing: install Debian's chromium package to run the browser tests"
+    if os.environ.get("REQUIRE_BROWSER") == "1":
+        pytest.fail(f"REQUIRE_BROWSER=1 but {reason}", pytrace=False)
+    pytest.skip(reason)

@@ -27,7 +27,6 @@ from accounts.models import Organization
 from videogen.models import Generation
 from videogen.services import generations, pipeline, sweep
 
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -83,17 +82,6 @@ def run_to_end(generation: Generation, sweeps: int = 5) -> Generation:
 
 
 # --- Browser tests ------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def chromium_path() -> str:
-    """Debian's Chromium; CI (REQUIRE_BROWSER=1) fails rather than skipping when it is missing."""
-    if os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK):
-        return CHROMIUM
-    reason = f"{CHROMIUM} is missing: install Debian's chromium package to run the browser tests"
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        pytest.fail(f"REQUIRE_BROWSER=1 but {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
