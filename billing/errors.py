@@ -86,3 +86,13 @@ class SpendLimitExceeded(BillingError):
                 "price_micros": self.price_micros,
             },
         )
+
+
+class TooManyOpenHolds(BillingError):
+    """The organization already has `limit` jobs holding credit (accepted and not finished)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"Your organization already has {limit} generations queued or running; wait for one to finish."
+        )
+        self.limit = limit

@@ -35,6 +35,8 @@ class CreditAccount(models.Model):
     organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="credit_account")
     balance_micros = models.BigIntegerField(default=0)
     held_micros = models.BigIntegerField(default=0)
+    # How many holds are open: one per job accepted and not yet finished, kept with held_micros.
+    open_holds = models.PositiveIntegerField(default=0)
     low_balance_threshold_micros = models.BigIntegerField(default=default_low_balance_threshold)
     # Armed until the balance drops below the threshold; re-armed when it is back at or above it.
     low_balance_armed = models.BooleanField(default=True)

@@ -114,8 +114,9 @@ class Drift:
     organization_public_id: str
     organization_name: str
     field: str
-    recorded_micros: int
-    expected_micros: int
+    recorded: int
+    expected: int
+    unit: str = "micro-USD"
 
 
 def _sums_by_org(queryset: QuerySet, **aggregates: Any) -> dict[int, dict[str, int]]:
@@ -126,7 +127,9 @@ def _sums_by_org(queryset: QuerySet, **aggregates: Any) -> dict[int, dict[str, i
 def ledger_drift() -> list[Drift]:
     """Every organization whose account differs from what its ledger and open holds say."""
     ledger = _sums_by_org(LedgerEntry.objects.order_by(), balance=Sum("amount_micros"), held=Sum("held_delta_micros"))
-    holds = _sums_by_org(Hold.objects.filter(status=HoldStatus.OPEN).order_by(), held=Sum("amount_micros"))
+    holds = _sums_by_org(
+        Hold.objects.filter(status=HoldStatus.OPEN).order_by(), held=Sum("amount_micros"), count=Count("id")
+    )
     accounts = {a.organization_id: a for a in CreditAccount.objects.all()}
     org_ids = set(ledger) | set(holds) | set(accounts)
     names = {o.pk: o for o in Organization.objects.filter(pk__in=org_ids)}
@@ -140,12 +143,15 @@ def ledger_drift() -> list[Drift]:
             ("held", recorded_held, ledger.get(org_id, {}).get("held") or 0),
             ("open holds", recorded_held, holds.get(org_id, {}).get("held") or 0),
         ]
+        counted = ("open hold count", account.open_holds if account else 0, holds.get(org_id, {}).get("count") or 0)
         org = names[org_id]
         drift += [
             Drift(org.public_id, org.name, field, recorded, expected)
             for field, recorded, expected in checks
             if recorded != expected
         ]
+        if counted[1] != counted[2]:
+            drift.append(Drift(org.public_id, org.name, *counted, unit="holds"))
     return drift
 
 

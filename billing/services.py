@@ -20,7 +20,7 @@ from django.db.models import F, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import ApiKey, Organization, User
-from billing.errors import BillingError, InsufficientCredits, PricingError, SpendLimitExceeded
+from billing.errors import BillingError, InsufficientCredits, PricingError, SpendLimitExceeded, TooManyOpenHolds
 from billing.models import (
     CreditAccount,
     EntryKind,
@@ -65,7 +65,7 @@ def _reserve(organization_id: int, amount_micros: int) -> CreditAccount | None:
     """
     table = connection.ops.quote_name(CreditAccount._meta.db_table)
     sql = (
-        f"UPDATE {table} SET held_micros = held_micros + %s "  # noqa: S608 (fixed identifiers)
+        f"UPDATE {table} SET held_micros = held_micros + %s, open_holds = open_holds + 1 "  # noqa: S608
         "WHERE organization_id = %s AND balance_micros >= held_micros + %s"
     )
     params = [amount_micros, organization_id, amount_micros]
@@ -79,8 +79,11 @@ def _reserve(organization_id: int, amount_micros: int) -> CreditAccount | None:
 
 
 def _unreserve(account: CreditAccount, amount_micros: int) -> None:
-    CreditAccount.objects.filter(pk=account.pk).update(held_micros=F("held_micros") - amount_micros)
+    CreditAccount.objects.filter(pk=account.pk).update(
+        held_micros=F("held_micros") - amount_micros, open_holds=F("open_holds") - 1
+    )
     account.held_micros -= amount_micros
+    account.open_holds -= 1
 
 
 def _book(
@@ -320,6 +323,7 @@ def credits_hold(
     api_key: ApiKey | None = None,
     upstream_cost_micros: int | None = None,
     reference_is_new: bool = False,
+    max_open_holds: int | None = None,
 ) -> Hold:
     """Reserve a generation's price; call inside the transaction that creates the generation.
 
@@ -329,6 +333,9 @@ def credits_hold(
     the expected provider cost, kept for margin until capture reports the real one.
     `reference_is_new` skips looking for an earlier hold, for a caller whose
     reference was created in this same transaction (a new generation's id).
+    `max_open_holds` refuses (TooManyOpenHolds) a hold that would leave the
+    organization with more open holds than that: one per job that is queued or
+    running, so it is the limit on jobs running at once.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("credits_hold must run inside the caller's transaction.atomic()")
@@ -348,7 +355,9 @@ def credits_hold(
         raise InsufficientCredits(amount_micros, account.available_micros)
     try:
         _spend_limits_check(account, api_key, amount_micros)  # the row stays locked: concurrent holds queue here
-    except SpendLimitExceeded:
+        if max_open_holds is not None and account.open_holds > max_open_holds:
+            raise TooManyOpenHolds(max_open_holds)
+    except (SpendLimitExceeded, TooManyOpenHolds):
         _unreserve(account, amount_micros)  # the caller rolls back anyway; this keeps the account right if it does not
         raise
     hold = row_insert(
@@ -392,7 +401,9 @@ def hold_capture(*, reference: str, upstream_cost_micros: int | None = None) -> 
             return False
         price = hold.amount_micros
         moved = CreditAccount.objects.filter(pk=account.pk, held_micros__gte=price).update(
-            balance_micros=F("balance_micros") - price, held_micros=F("held_micros") - price
+            balance_micros=F("balance_micros") - price,
+            held_micros=F("held_micros") - price,
+            open_holds=F("open_holds") - 1,
         )
         if not moved:
             raise BillingError(f"Account of {account.organization.public_id} holds less than {reference}.")
@@ -421,7 +432,7 @@ def hold_release(*, reference: str, reason: str) -> bool:
             return False
         price = hold.amount_micros
         moved = CreditAccount.objects.filter(pk=account.pk, held_micros__gte=price).update(
-            held_micros=F("held_micros") - price
+            held_micros=F("held_micros") - price, open_holds=F("open_holds") - 1
         )
         if not moved:
             raise BillingError(f"Account of {account.organization.public_id} holds less than {reference}.")

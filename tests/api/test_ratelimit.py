@@ -16,10 +16,10 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts import services as account_services
+from billing.selectors import balance_get
 from platform_api.models import RateLimitCounter
 from tests.api.conftest import fund, image_file, job_body, set_limits
 from videogen.api import ratelimit
-from videogen.api_errors import ApiError
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -115,23 +115,25 @@ def test_too_many_running_jobs_is_429_until_one_finishes(api_a, org_a) -> None:
     assert api_a.post(URL, job_body(), format="json").status_code == 201
 
 
-def test_the_running_jobs_check_after_creation_rolls_an_extra_job_back(org_a, api_key_a) -> None:
-    """The check runs after the job is written: the request that counts second is refused, nothing kept."""
-    from django.db import transaction
+def test_a_job_over_the_running_limit_is_refused_inside_its_transaction_and_nothing_is_kept(org_a) -> None:
+    """The limit is checked on the job's own credit hold: the refused job, its hold and its task all roll back."""
+    from django_q.models import OrmQ
 
+    from billing.errors import TooManyOpenHolds
+    from billing.models import CreditAccount
     from videogen.models import Generation
     from videogen.services.generations import generation_create
 
     fund(org_a, 1_000_000)
-    limits = ratelimit.Limits(key_requests_per_minute=10, org_requests_per_minute=10, max_running_jobs=1)
-    with transaction.atomic():
-        generation_create(organization=org_a, model="hailuo-02-fast", params=job_body()["input"])
-        ratelimit.running_jobs_check(org_a, limits)
-    with pytest.raises(ApiError) as refused, transaction.atomic():
-        generation_create(organization=org_a, model="hailuo-02-fast", params=job_body()["input"])
-        ratelimit.running_jobs_check(org_a, limits)
-    assert refused.value.code == "too_many_running_jobs"
+    generation_create(organization=org_a, model="hailuo-02-fast", params=job_body()["input"], max_running=1)
+    held, tasks = balance_get(org_a).held_micros, OrmQ.objects.count()
+    with pytest.raises(TooManyOpenHolds):
+        generation_create(organization=org_a, model="hailuo-02-fast", params=job_body()["input"], max_running=1)
     assert Generation.objects.filter(organization=org_a).count() == 1
+    account = CreditAccount.objects.get(organization=org_a)
+    assert (account.held_micros, account.open_holds) == (held, 1)
+    assert OrmQ.objects.count() == tasks
+    generation_create(organization=org_a, model="hailuo-02-fast", params=job_body()["input"], max_running=2)
 
 
 def test_counters_are_shared_with_other_processes_through_the_database(api_a, api_key_a) -> None:

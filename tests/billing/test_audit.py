@@ -56,3 +56,13 @@ def test_billing_audit_exits_non_zero_from_the_command_line(org_a: Organization)
     with pytest.raises(SystemExit) as caught:
         execute_from_command_line(["manage.py", "billing_audit"])
     assert caught.value.code == 1
+
+
+def test_billing_audit_notices_an_open_hold_count_that_does_not_match_the_holds(
+    org_a: Organization, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hold(org_a, 100_000, "gen_1")
+    CreditAccount.objects.filter(organization=org_a).update(open_holds=2)
+    with pytest.raises(CommandError, match=org_a.public_id):
+        call_command("billing_audit")
+    assert "open hold count is 2 holds" in capsys.readouterr().err

@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts import services as accounts_services
 from accounts.models import ApiKey, Organization, User
 from billing import services
-from billing.errors import BillingError, InsufficientCredits, SpendLimitExceeded
+from billing.errors import BillingError, InsufficientCredits, SpendLimitExceeded, TooManyOpenHolds
 from billing.models import CreditAccount, Hold, InsufficientCreditRejection, LedgerEntry
 from billing.selectors import balance_get, ledger_drift, ledger_list, margin_report
 from tests.billing.conftest import available, fund, hold
@@ -350,3 +350,53 @@ def test_price_and_provider_cost_of_every_job_are_kept_for_the_margin_report(org
         "upstream_cost_micros": 280_000,
         "margin_micros": 100_000,
     }
+
+
+def test_the_account_counts_its_open_holds_as_they_are_taken_and_settled(org_a: Organization) -> None:
+    """One open hold per job accepted and not finished: it is the running-jobs count, so it must stay exact."""
+
+    def open_holds() -> int:
+        return CreditAccount.objects.get(organization=org_a).open_holds
+
+    fund(org_a, 5_000_000)
+    for n in range(3):
+        hold(org_a, PRICE, f"gen_{n}")
+    hold(org_a, PRICE, "gen_0")  # the same reference again: nothing new
+    assert open_holds() == 3
+    services.hold_capture(reference="gen_0")
+    services.hold_capture(reference="gen_0")
+    services.hold_release(reference="gen_1", reason="failed")
+    assert open_holds() == 1
+    with pytest.raises(InsufficientCredits):
+        hold(org_a, 10**12, "gen_too_big")
+    assert open_holds() == 1
+    assert ledger_drift() == []
+
+
+@pytest.mark.parametrize("reference_is_new", [False, True], ids=["any-reference", "new-reference"])
+def test_a_hold_past_the_open_holds_limit_is_refused_and_changes_nothing(
+    org_a: Organization, reference_is_new: bool
+) -> None:
+    fund(org_a, 5_000_000)
+    with transaction.atomic():
+        for n in range(2):
+            services.credits_hold(
+                organization=org_a,
+                amount_micros=PRICE,
+                reference=f"gen_{n}",
+                max_open_holds=2,
+                reference_is_new=reference_is_new,
+            )
+        with pytest.raises(TooManyOpenHolds) as caught:
+            services.credits_hold(
+                organization=org_a,
+                amount_micros=PRICE,
+                reference="gen_third",
+                max_open_holds=2,
+                reference_is_new=reference_is_new,
+            )
+        account = CreditAccount.objects.get(organization=org_a)
+        assert (account.open_holds, account.held_micros) == (2, 2 * PRICE)
+    assert caught.value.limit == 2
+    assert not Hold.objects.filter(reference="gen_third").exists()
+    assert ledger_drift() == []

@@ -1,11 +1,13 @@
-"""The compatible endpoints share the native API's request limits, answered in each provider's style."""
+"""The compatible endpoints share the native API's limits (requests, running jobs), each in its provider's style."""
 
 from __future__ import annotations
 
 import pytest
 from django.test import Client
 
+from billing.selectors import balance_get
 from platform_api.models import OrganizationApiLimits
+from videogen.models import Generation
 
 pytestmark = pytest.mark.django_db
 
@@ -36,3 +38,26 @@ def test_another_organizations_traffic_does_not_count(client: Client, org_a, api
     assert client.get(path, HTTP_X_API_KEY=api_key_a[1]).status_code == 404
     assert client.get(path, HTTP_X_API_KEY=api_key_a[1]).status_code == 429
     assert client.get(path, HTTP_X_API_KEY=api_key_b[1]).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "headers"),
+    [
+        ("/v2/hailuo-02-fast", {"prompt": "a red kite"}, "x"),
+        ("/v2/generate/video/minimax/generation", {"model": "minimax/hailuo-02", "prompt": "a red kite"}, "bearer"),
+        ("/api/v1/model/generateVideo", {"model": "minimax/hailuo-02/fast", "prompt": "waves"}, "bearer"),
+    ],
+)
+def test_a_job_past_the_running_jobs_limit_is_429_and_holds_nothing(
+    client: Client, org_a, key_a, path, body, headers
+) -> None:
+    OrganizationApiLimits.objects.create(organization=org_a, max_running_jobs=1)
+    auth = {"HTTP_X_API_KEY": key_a} if headers == "x" else {"HTTP_AUTHORIZATION": f"Bearer {key_a}"}
+    assert client.post(path, body, content_type="application/json", **auth).status_code in (200, 201)
+    held = balance_get(org_a).held_micros
+    refused = client.post(path, body, content_type="application/json", **auth)
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) >= 1
+    assert "queued or running" in refused.content.decode()
+    assert balance_get(org_a).held_micros == held
+    assert Generation.objects.filter(organization=org_a).count() == 1

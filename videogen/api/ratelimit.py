@@ -26,7 +26,6 @@ from accounts.services import api_key_authenticate, api_key_hash, api_key_used
 from platform_api.models import OrganizationApiLimits, RateLimitCounter
 from platform_api.rows import planned_cursor, row_columns, row_instance
 from videogen.api_errors import ApiError
-from videogen.models import ACTIVE_STATUSES, Generation
 
 if TYPE_CHECKING:
     import redis
@@ -249,9 +248,11 @@ def counters_purge(now: float | None = None) -> int:
 
 
 # --- Jobs running at once ------------------------------------------------------
+# Counted where it is exact: each job queued or running holds its price, so the organization's
+# open holds are its running jobs (billing.services.credits_hold refuses one over the limit).
 
 
-def _too_many_running(limits: Limits) -> ApiError:
+def too_many_running_jobs(limits: Limits) -> ApiError:
     return ApiError(
         429,
         "rate_limit_error",
@@ -261,34 +262,3 @@ def _too_many_running(limits: Limits) -> ApiError:
         extra={"scope": "running_jobs", "limit": limits.max_running_jobs},
         headers={"Retry-After": str(RUNNING_JOBS_RETRY_AFTER)},
     )
-
-
-def _running_count(organization: Organization, at_most: int) -> int:
-    """The organization's queued and running jobs, counted up to `at_most` (all the check needs to know).
-
-    Runs on every job accepted, so it is written out rather than compiled by the ORM each time.
-    """
-    table = connection.ops.quote_name(Generation._meta.db_table)
-    statuses = sorted(str(status) for status in ACTIVE_STATUSES)
-    placeholders = ", ".join(["%s"] * len(statuses))
-    sql = (
-        f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE organization_id = %s "  # noqa: S608 (fixed identifiers)
-        f"AND status IN ({placeholders}) LIMIT %s) AS active"
-    )
-    with planned_cursor() as cursor:
-        cursor.execute(sql, [organization.pk, *statuses, at_most])
-        return cursor.fetchone()[0]
-
-
-def running_jobs_check(organization: Organization, limits: Limits) -> None:
-    """Inside the transaction that created a job and held its price: refuse (429, rolling both back) if over.
-
-    The credit hold (billing.services.credits_hold) locks the organization's
-    credit account row until the transaction ends, so concurrent requests of
-    one organization count one after the other, each seeing the jobs the
-    others committed (SQLite's write lock does the same there). The count is
-    a statement of its own, after the lock: in READ COMMITTED a statement
-    sees what was committed when it began.
-    """
-    if _running_count(organization, limits.max_running_jobs + 1) > limits.max_running_jobs:
-        raise _too_many_running(limits)

@@ -14,7 +14,7 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 
 from billing import selectors as billing_selectors
-from billing.errors import InsufficientCredits, SpendLimitExceeded
+from billing.errors import InsufficientCredits, SpendLimitExceeded, TooManyOpenHolds
 from videogen import catalog, selectors
 from videogen.api import idempotency, ratelimit
 from videogen.api.core import (
@@ -161,8 +161,7 @@ def _accept(request: HttpRequest, create: CreateRequest, record: Any, limits: ra
     accepted: dict[str, Any] = {}
 
     def in_transaction(generation: Generation) -> None:
-        # Commits with the job or not at all: a refusal for too many running jobs rolls the job back.
-        ratelimit.running_jobs_check(organization, limits)
+        # The body saved under the idempotency key commits with the job or not at all.
         accepted["body"] = generation_to_dict(generation)
         if record is not None:
             idempotency.idempotency_complete(record, status=201, body=accepted["body"])
@@ -177,8 +176,11 @@ def _accept(request: HttpRequest, create: CreateRequest, record: Any, limits: ra
             webhook_url=create.webhook,
             webhook_events=create.webhook_events,
             metadata=create.metadata,
+            max_running=limits.max_running_jobs,
             in_transaction=in_transaction,
         )
+    except TooManyOpenHolds:
+        raise ratelimit.too_many_running_jobs(limits) from None
     except (InsufficientCredits, SpendLimitExceeded) as exc:
         # A refusal the service recorded for operators: saved under the key like any outcome of the work.
         refusal = exc.to_api_error()

@@ -30,9 +30,9 @@ from rest_framework import exceptions as drf_exceptions
 
 from accounts.authentication import raw_key_from_headers
 from accounts.models import ApiKey
-from billing.errors import InsufficientCredits, PricingError, SpendLimitExceeded
+from billing.errors import InsufficientCredits, PricingError, SpendLimitExceeded, TooManyOpenHolds
 from videogen import selectors
-from videogen.api.ratelimit import key_authenticate_counted
+from videogen.api.ratelimit import RUNNING_JOBS_RETRY_AFTER, key_authenticate_counted, limits_for
 from videogen.catalog import ParamError
 from videogen.models import Generation, Status, Upload
 from videogen.presenters import generation_to_dict
@@ -224,11 +224,17 @@ def job_create(
     source: str,
     renames: dict[str, str] | None = None,
 ) -> Generation:
-    """Accept a job exactly as the native API does (validation, price, hold), or raise CompatError."""
+    """Accept a job exactly as the native API does (validation, price, hold, running jobs), or raise CompatError."""
     params = {name: own_upload(api_key, value) for name, value in params.items()}
+    limits = limits_for(api_key.organization_id)
     try:
         return generation_create(
-            organization=api_key.organization, model=model, params=params, source=source, api_key=api_key
+            organization=api_key.organization,
+            model=model,
+            params=params,
+            source=source,
+            api_key=api_key,
+            max_running=limits.max_running_jobs,
         )
     except ParamError as exc:
         raise _renamed(exc, renames or {}) from None
@@ -238,6 +244,8 @@ def job_create(
         raise CompatError(Kind.INSUFFICIENT_CREDITS, str(exc)) from None
     except SpendLimitExceeded as exc:
         raise CompatError(Kind.SPEND_LIMIT, str(exc)) from None
+    except TooManyOpenHolds as exc:
+        raise CompatError(Kind.RATE_LIMITED, str(exc), retry_after=RUNNING_JOBS_RETRY_AFTER) from None
 
 
 def upload_accept(api_key: ApiKey, data: bytes, *, field: str) -> Upload:

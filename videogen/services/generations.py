@@ -91,12 +91,15 @@ def generation_create(
     webhook_events: list[str] | None = None,
     metadata: dict[str, Any] | None = None,
     pinned_provider: str = "",
+    max_running: int | None = None,
     in_transaction: Callable[[Generation], None] | None = None,
 ) -> Generation:
     """Validate, price and accept a request: the job and its credit hold commit together.
 
-    Raises ParamError (bad input), PricingError, InsufficientCredits or
-    SpendLimitExceeded; in every case nothing is created or charged.
+    Raises ParamError (bad input), PricingError, InsufficientCredits,
+    SpendLimitExceeded, or TooManyOpenHolds when the organization would have
+    more than `max_running` jobs queued or running; in every case nothing is
+    created or charged.
     `in_transaction(generation)` runs last inside the accepting transaction:
     what it writes commits with the job, and if it raises, nothing is kept.
     """
@@ -136,6 +139,9 @@ def generation_create(
                 reference=generation.public_id,
                 api_key=api_key,
                 reference_is_new=True,
+                # A job holds its price from acceptance until it ends (billed or released in the same
+                # transaction), so the organization's open holds are its queued and running jobs.
+                max_open_holds=max_running,
             )
             if in_transaction is not None:
                 in_transaction(generation)

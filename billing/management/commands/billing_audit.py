@@ -15,7 +15,7 @@ class Command(BaseCommand):
         for item in drift:
             self.stderr.write(
                 f"DRIFT {item.organization_public_id} ({item.organization_name}): {item.field} is "
-                f"{item.recorded_micros} micro-USD but the ledger says {item.expected_micros}"
+                f"{item.recorded} {item.unit} but its ledger and holds say {item.expected}"
             )
         if drift:
             orgs = sorted({item.organization_public_id for item in drift})
