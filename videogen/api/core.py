@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import DataError, connections
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -35,13 +36,11 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 Handler = Callable[..., Awaitable[HttpResponse]]
 
-# Threads doing the API's database work in each web process; each keeps one database connection
-# open, so web processes × DB_THREADS must fit the database's connection limit.
-DB_THREADS = 16
 MAX_WAIT_SECONDS = 60
 POOL_CONNECTION_MAX_AGE = 300
 
-_executor: ThreadPoolExecutor | None = None
+# The pool and its size (settings.API_DB_THREADS when it started); each thread keeps one connection.
+_executor: tuple[ThreadPoolExecutor, int] | None = None
 _executor_lock = threading.Lock()
 
 
@@ -49,8 +48,9 @@ def _db_executor() -> ThreadPoolExecutor:
     global _executor
     with _executor_lock:
         if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="api-db")
-        return _executor
+            threads = settings.API_DB_THREADS
+            _executor = (ThreadPoolExecutor(max_workers=threads, thread_name_prefix="api-db"), threads)
+        return _executor[0]
 
 
 def _keep_or_close_connections() -> None:
@@ -85,17 +85,18 @@ def db_threads_close() -> None:
     """Close every pool thread's database connection and stop the pool (tests; a new pool starts on demand)."""
     global _executor
     with _executor_lock:
-        executor, _executor = _executor, None
-    if executor is None:
+        pool, _executor = _executor, None
+    if pool is None:
         return
+    executor, threads = pool
     # One task per thread: each waits at the barrier, so every thread gets exactly one.
-    barrier = threading.Barrier(DB_THREADS)
+    barrier = threading.Barrier(threads)
 
     def close_mine() -> None:
         barrier.wait(timeout=30)
         connections.close_all()
 
-    for future in [executor.submit(close_mine) for _ in range(DB_THREADS)]:
+    for future in [executor.submit(close_mine) for _ in range(threads)]:
         future.result()
     executor.shutdown(wait=True)
 
