@@ -100,8 +100,9 @@ def generation_create(
     SpendLimitExceeded, or TooManyOpenHolds when the organization would have
     more than `max_running` jobs queued or running; in every case nothing is
     created or charged.
-    `in_transaction(generation)` runs last inside the accepting transaction:
-    what it writes commits with the job, and if it raises, nothing is kept.
+    `in_transaction(generation)` runs inside the accepting transaction, before
+    the credit hold: what it writes commits with the job, and if it (or the
+    hold) raises, nothing is kept.
     """
     normalized = catalog.validate_params(model, params)
     quote = billing_selectors.price_quote(catalog.variant_for(model, normalized))
@@ -133,6 +134,11 @@ def generation_create(
                 )
             )
             row_insert(Transition(generation=generation, to_status=Status.QUEUED, detail="accepted", at=now))
+            _submit_when_committed(generation.pk)
+            if in_transaction is not None:
+                in_transaction(generation)
+            # Last: the hold locks the organization's credit account row until the commit, and every
+            # job the organization starts meanwhile waits for that lock.
             credits_hold(
                 organization=organization,
                 amount_micros=quote.price_micros,
@@ -143,9 +149,6 @@ def generation_create(
                 # transaction), so the organization's open holds are its queued and running jobs.
                 max_open_holds=max_running,
             )
-            if in_transaction is not None:
-                in_transaction(generation)
-            _submit_when_committed(generation.pk)
     except (InsufficientCredits, SpendLimitExceeded) as exc:
         rejection_record(organization=organization, api_key=api_key, error=exc, model=model)
         raise
