@@ -52,25 +52,30 @@ def server() -> Iterator[str]:
         process.wait(15)
 
 
+def create_at_once(server: str, raw_key: str, count: int) -> list[httpx.Response]:
+    """`count` job requests released together, each from its own thread on its own connection."""
+    start = threading.Barrier(count)
+
+    def request(index: int) -> httpx.Response:
+        with httpx.Client(base_url=server, timeout=60) as client:
+            start.wait()
+            return client.post(
+                "/api/v1/generations",
+                headers={"Authorization": f"Bearer {raw_key}"},
+                json={"model": "hailuo-02-fast", "input": {"prompt": f"race {index}", "duration": 6}},
+            )
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(request, range(count)))
+
+
 def test_fifty_requests_at_once_never_overdraw(server: str, org_a, api_key_a) -> None:
     fund(org_a, 20 * FAST_6S_PRICE - balance_get(org_a).balance_micros)  # credit for exactly 20 runs
     OrganizationApiLimits.objects.create(
         organization=org_a, key_requests_per_minute=1000, org_requests_per_minute=1000, max_running_jobs=1000
     )
     assert balance_get(org_a).available_micros == 20 * FAST_6S_PRICE
-    start = threading.Barrier(50)
-
-    def request(index: int) -> httpx.Response:
-        with httpx.Client(base_url=server, timeout=60) as client:  # one connection per thread
-            start.wait()
-            return client.post(
-                "/api/v1/generations",
-                headers={"Authorization": f"Bearer {api_key_a[1]}"},
-                json={"model": "hailuo-02-fast", "input": {"prompt": f"race {index}", "duration": 6}},
-            )
-
-    with ThreadPoolExecutor(50) as pool:
-        responses = list(pool.map(request, range(50)))
+    responses = create_at_once(server, api_key_a[1], 50)
 
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201] * 20 + [402] * 30, statuses
@@ -91,19 +96,7 @@ def test_thirty_requests_at_once_never_exceed_the_running_jobs_limit(server: str
     OrganizationApiLimits.objects.create(
         organization=org_a, key_requests_per_minute=1000, org_requests_per_minute=1000, max_running_jobs=5
     )
-    start = threading.Barrier(30)
-
-    def request(index: int) -> httpx.Response:
-        with httpx.Client(base_url=server, timeout=60) as client:
-            start.wait()
-            return client.post(
-                "/api/v1/generations",
-                headers={"Authorization": f"Bearer {api_key_a[1]}"},
-                json={"model": "hailuo-02-fast", "input": {"prompt": f"race {index}", "duration": 6}},
-            )
-
-    with ThreadPoolExecutor(30) as pool:
-        responses = list(pool.map(request, range(30)))
+    responses = create_at_once(server, api_key_a[1], 30)
 
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201] * 5 + [429] * 25, statuses

@@ -132,26 +132,22 @@ def test_a_refused_hold_changes_nothing_even_if_the_callers_transaction_goes_on(
     ApiKey.objects.filter(pk=key.pk).update(spend_limit_micros=PRICE)
     key.refresh_from_db()
     before = balance_get(org_a)
-    with transaction.atomic():
+
+    def take(reference: str, amount: int = PRICE) -> None:
         services.credits_hold(
             organization=org_a,
-            amount_micros=PRICE,
-            reference="gen_fits",
+            amount_micros=amount,
+            reference=reference,
             api_key=key,
             reference_is_new=reference_is_new,
         )
+
+    with transaction.atomic():
+        take("gen_fits")
         with pytest.raises(SpendLimitExceeded):
-            services.credits_hold(
-                organization=org_a,
-                amount_micros=PRICE,
-                reference="gen_over_limit",
-                api_key=key,
-                reference_is_new=reference_is_new,
-            )
+            take("gen_over_limit")
         with pytest.raises(InsufficientCredits):
-            services.credits_hold(
-                organization=org_a, amount_micros=10**12, reference="gen_too_big", reference_is_new=reference_is_new
-            )
+            take("gen_too_big", amount=10**12)
         assert CreditAccount.objects.get(organization=org_a).held_micros == before.held_micros + PRICE
     assert list(Hold.objects.filter(organization=org_a).values_list("reference", flat=True)) == ["gen_fits"]
     assert ledger_drift() == []
@@ -378,23 +374,21 @@ def test_a_hold_past_the_open_holds_limit_is_refused_and_changes_nothing(
     org_a: Organization, reference_is_new: bool
 ) -> None:
     fund(org_a, 5_000_000)
+
+    def take(reference: str) -> None:
+        services.credits_hold(
+            organization=org_a,
+            amount_micros=PRICE,
+            reference=reference,
+            max_open_holds=2,
+            reference_is_new=reference_is_new,
+        )
+
     with transaction.atomic():
-        for n in range(2):
-            services.credits_hold(
-                organization=org_a,
-                amount_micros=PRICE,
-                reference=f"gen_{n}",
-                max_open_holds=2,
-                reference_is_new=reference_is_new,
-            )
+        take("gen_0")
+        take("gen_1")
         with pytest.raises(TooManyOpenHolds) as caught:
-            services.credits_hold(
-                organization=org_a,
-                amount_micros=PRICE,
-                reference="gen_third",
-                max_open_holds=2,
-                reference_is_new=reference_is_new,
-            )
+            take("gen_third")
         account = CreditAccount.objects.get(organization=org_a)
         assert (account.open_holds, account.held_micros) == (2, 2 * PRICE)
     assert caught.value.limit == 2
