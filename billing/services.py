@@ -70,12 +70,17 @@ def _reserve(organization_id: int, amount_micros: int) -> CreditAccount | None:
     )
     params = [amount_micros, organization_id, amount_micros]
     with planned_cursor() as cursor:
-        if not connection.features.can_return_columns_from_insert:  # no RETURNING (SQLite before 3.35)
+        if not _update_can_return():
             cursor.execute(sql, params)
             return _locked_account(organization_id) if cursor.rowcount == 1 else None
         cursor.execute(f"{sql} RETURNING {row_columns(CreditAccount)}", params)
         row = cursor.fetchone()
     return None if row is None else row_instance(CreditAccount, row)
+
+
+def _update_can_return() -> bool:
+    """Whether UPDATE ... RETURNING works here: not on SQLite before 3.35 (Django's flag for INSERT says the same)."""
+    return connection.features.can_return_columns_from_insert
 
 
 def _unreserve(account: CreditAccount, amount_micros: int) -> None:

@@ -24,10 +24,6 @@ M = TypeVar("M", bound=models.Model)
 Converters = tuple[tuple[Callable[[Any, Any, Any], Any], ...], Any]  # (converters, the column they apply to)
 
 
-# psycopg's count of runs before it prepares a statement on its own; the planned cursor asks at once.
-PREPARE_THRESHOLD = 5
-
-
 @cache
 def _preparing_cursor_class() -> type:
     from django.db.backends.postgresql.base import ServerBindingCursor
@@ -66,8 +62,10 @@ def planned_cursor() -> Iterator[Any]:
         return
     connection.ensure_connection()
     raw = connection.connection
-    if raw.prepare_threshold is None:  # Django turns psycopg's preparing off; client-side cursors never prepare
-        raw.prepare_threshold = PREPARE_THRESHOLD
+    if raw.prepare_threshold is None:
+        # Django sets None, under which psycopg ignores prepare=True. Any number turns preparing back on for
+        # this connection's server-binding cursors, which only this function makes; Django's never prepare.
+        raw.prepare_threshold = 5
     ordinary = raw.cursor_factory
     raw.cursor_factory = _preparing_cursor_class()
     try:

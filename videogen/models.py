@@ -169,12 +169,6 @@ class Generation(models.Model):
                 name="gen_due_for_poll",
                 condition=Q(status__in=["queued", "submitting", "running"]),
             ),
-            # Counting an organization's running jobs (the concurrency limit) reads only active rows.
-            models.Index(
-                fields=["organization"],
-                name="gen_org_active",
-                condition=Q(status__in=["queued", "submitting", "running"]),
-            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=[s.value for s in Status]), name="generation_status_valid"),

@@ -394,3 +394,20 @@ def test_a_hold_past_the_open_holds_limit_is_refused_and_changes_nothing(
     assert caught.value.limit == 2
     assert not Hold.objects.filter(reference="gen_third").exists()
     assert ledger_drift() == []
+
+
+def test_a_hold_is_the_same_where_an_update_cannot_return_rows(
+    org_a: Organization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite before 3.35 has no RETURNING: the reservation then reads the locked account back."""
+    monkeypatch.setattr(services, "_update_can_return", lambda: False)
+    fund(org_a, 5_000_000)
+    start = balance_get(org_a)
+    with transaction.atomic():
+        services.credits_hold(organization=org_a, amount_micros=PRICE, reference="gen_plain", reference_is_new=True)
+    with pytest.raises(InsufficientCredits) as caught, transaction.atomic():
+        services.credits_hold(organization=org_a, amount_micros=10**12, reference="gen_big", reference_is_new=True)
+    assert caught.value.available_micros == start.available_micros - PRICE
+    account = CreditAccount.objects.get(organization=org_a)
+    assert (account.held_micros, account.open_holds) == (start.held_micros + PRICE, 1)
+    assert ledger_drift() == []
