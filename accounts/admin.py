@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -28,12 +27,14 @@ from django.utils.html import format_html
 
 from accounts.models import ApiKey, Invitation, Membership, Organization, User
 from accounts.services import api_key_revoke, organization_rename
+from api.models import OrganizationApiLimits
+from billing.admin import usd
 from billing.errors import BillingError
 from billing.models import CreditAccount, LedgerEntry
 from billing.money import micros_to_decimal, usd_to_micros
 from billing.selectors import balance_get
 from billing.services import credit_settings_update, credits_adjust
-from videogen.admin.common import (
+from core.admin import (
     OrganizationFilter,
     ReadOnlyAdmin,
     ReadOnlyInline,
@@ -44,7 +45,6 @@ from videogen.admin.common import (
     link,
     object_operation,
     operation_page,
-    usd,
 )
 from videogen.models import Generation
 
@@ -213,21 +213,15 @@ class LedgerEntryInline(ReadOnlyInline):
         return usd(obj.balance_after_micros)
 
 
-def _rate_limit_inlines() -> list[type[admin.StackedInline]]:
-    """The API's per-organization limits, when the app that enforces them is installed."""
-    if not apps.is_installed("platform_api"):
-        return []
-    limits_model = apps.get_model("platform_api", "OrganizationApiLimits")
+class ApiLimitsInline(admin.StackedInline):
+    """The organization's API limits (empty fields: the defaults)."""
 
-    class ApiLimitsInline(admin.StackedInline):
-        model = limits_model
-        can_delete = False
-        max_num = 1
-        verbose_name = "API rate limits"
-        verbose_name_plural = "API rate limits (empty fields: the defaults)"
-        exclude = ["updated_at"]
-
-    return [ApiLimitsInline]
+    model = OrganizationApiLimits
+    can_delete = False
+    max_num = 1
+    verbose_name = "API rate limits"
+    verbose_name_plural = "API rate limits (empty fields: the defaults)"
+    exclude = ["updated_at"]
 
 
 class AdjustCreditForm(forms.Form):
@@ -268,7 +262,7 @@ class OrganizationAdmin(admin.ModelAdmin):
     actions = ["adjust_credit"]
 
     def get_inlines(self, request: HttpRequest, obj: Organization | None) -> list:
-        return [CreditInline, *_rate_limit_inlines(), MembershipInline, ApiKeyInline, LedgerEntryInline]
+        return [CreditInline, ApiLimitsInline, MembershipInline, ApiKeyInline, LedgerEntryInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Organization]:
         return (

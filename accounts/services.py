@@ -10,8 +10,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts import signals
 from accounts.models import ApiKey, Invitation, Membership, Organization, Role, User, token_hash
-from platform_api.rows import row_get
 
 KEY_PREFIX = "hs_"
 KEY_DISPLAY_CHARS = 10
@@ -31,12 +31,6 @@ def _unique_slug(name: str) -> str:
     return slug
 
 
-def _after_signup(organization: Organization) -> None:
-    from billing.services import credits_grant_signup  # billing builds on accounts, not the reverse
-
-    credits_grant_signup(organization=organization)
-
-
 @transaction.atomic
 def organization_create(*, owner: User, name: str) -> Organization:
     """Create an organization with `owner` as its first owner."""
@@ -47,11 +41,11 @@ def organization_create(*, owner: User, name: str) -> Organization:
 
 @transaction.atomic
 def user_signup(*, email: str, password: str, name: str = "") -> User:
-    """Create a user with a personal organization (and its sign-up grant)."""
+    """Create a user with a personal organization; `user_signed_up` lets billing add the welcome credit."""
     user = User.objects.create_user(email=email, password=password, name=name.strip())
     label = name.strip() or email.split("@")[0]
     organization = organization_create(owner=user, name=f"{label}'s workspace")
-    _after_signup(organization)
+    signals.user_signed_up.send(sender=User, user=user, organization=organization)
     return user
 
 
@@ -172,8 +166,7 @@ def api_key_authenticate(raw: str) -> ApiKey | None:
     key_hash = api_key_hash(raw)
     if key_hash is None:
         return None
-    # The hottest read of the API: every request makes it (see platform_api.rows).
-    key = row_get(ApiKey, related="organization", key_hash=key_hash, revoked_at__isnull=True)
+    key = ApiKey.objects.select_related("organization").filter(key_hash=key_hash, revoked_at__isnull=True).first()
     if key is None:
         return None
     api_key_used(key)

@@ -114,8 +114,8 @@ def prepare(env: dict[str, str]) -> dict[str, str]:
 
     call_command("migrate", verbosity=0)
     from accounts import services as accounts
+    from api.models import OrganizationApiLimits
     from billing.services import credits_grant
-    from platform_api.models import OrganizationApiLimits
     from videogen.services.generations import generation_create
 
     user = accounts.user_signup(email=f"bench-{time.time_ns()}@example.com", password=secrets.token_urlsafe(16))

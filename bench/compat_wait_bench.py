@@ -95,8 +95,8 @@ def prepare_database(env: dict[str, str]) -> tuple[str, str, int]:
     call_command("migrate", verbosity=0)
     from accounts import services as accounts
     from accounts.models import Membership
+    from api.models import OrganizationApiLimits
     from billing import services as billing
-    from platform_api.models import OrganizationApiLimits
     from videogen.services.generations import generation_create
 
     user = accounts.user_signup(email=f"bench-{secrets.token_hex(4)}@example.com", password=secrets.token_hex(16))

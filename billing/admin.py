@@ -19,11 +19,15 @@ from billing.models import (
     StripeEvent,
     TopUp,
 )
-from billing.money import micros_to_decimal, usd_to_micros
+from billing.money import format_usd, micros_to_decimal, usd_to_micros
+from core.admin import OrganizationFilter, ReadOnlyAdmin, link, pretty_json
 from videogen import catalog
-from videogen.admin.common import OrganizationFilter, ReadOnlyAdmin, link, pretty_json, usd
 
 USD_FIELD = {"max_digits": 12, "decimal_places": 6, "min_value": Decimal(0)}
+
+
+def usd(micros: int | None) -> str:
+    return "—" if micros is None else format_usd(micros)
 
 
 class PriceRuleForm(forms.ModelForm):

@@ -15,7 +15,8 @@ from rest_framework.views import APIView
 from billing import selectors
 from billing.models import LedgerEntry
 from billing.money import usd_string
-from videogen.api_errors import ApiError
+from core.errors import ApiError
+from videogen import catalog
 
 LEDGER_DEFAULT_LIMIT = 20
 LEDGER_MAX_LIMIT = 100
@@ -138,4 +139,4 @@ class PricingView(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
-        return Response({"object": "list", "data": selectors.price_list()})
+        return Response({"object": "list", "data": selectors.price_list(catalog.all_variants())})

@@ -1,8 +1,21 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import AppConfig
 
 
 class BillingConfig(AppConfig):
     name = "billing"
     verbose_name = "Billing"
+
+    def ready(self) -> None:
+        from accounts.signals import user_signed_up
+
+        user_signed_up.connect(_grant_signup_credit, dispatch_uid="billing-signup-grant")
+
+
+def _grant_signup_credit(sender: object, *, organization: Any, **kwargs: Any) -> None:
+    from billing.services import credits_grant_signup
+
+    credits_grant_signup(organization=organization)

@@ -1,11 +1,8 @@
-"""Billing refusals as exceptions that carry their data, and their API shape."""
+"""Billing refusals as exceptions that carry their data (the API layer gives them their HTTP shape)."""
 
 from __future__ import annotations
 
-from billing.money import format_usd, usd_string
-from videogen.api_errors import ApiError
-
-PAYMENT_REQUIRED = 402
+from billing.money import format_usd
 
 LIMIT_LABELS = {
     "api_key": "this API key's spend limit",
@@ -24,9 +21,6 @@ class PricingError(BillingError):
         super().__init__(f"{variant_key} is not available for purchase right now.")
         self.variant_key = variant_key
 
-    def to_api_error(self) -> ApiError:
-        return ApiError(400, "invalid_request_error", "variant_not_available", str(self), param="model")
-
 
 class InsufficientCredits(BillingError):
     """The price is more than the credit available (balance minus open holds)."""
@@ -38,21 +32,6 @@ class InsufficientCredits(BillingError):
         )
         self.price_micros = price_micros
         self.available_micros = available_micros
-
-    def to_api_error(self) -> ApiError:
-        return ApiError(
-            PAYMENT_REQUIRED,
-            "insufficient_credits",
-            "insufficient_credits",
-            str(self),
-            extra={
-                "currency": "usd",
-                "price": usd_string(self.price_micros),
-                "price_micros": self.price_micros,
-                "available": usd_string(self.available_micros),
-                "available_micros": self.available_micros,
-            },
-        )
 
 
 class SpendLimitExceeded(BillingError):
@@ -68,24 +47,6 @@ class SpendLimitExceeded(BillingError):
         self.limit_micros = limit_micros
         self.spent_micros = spent_micros
         self.price_micros = price_micros
-
-    def to_api_error(self) -> ApiError:
-        return ApiError(
-            PAYMENT_REQUIRED,
-            "spend_limit_exceeded",
-            f"{self.limit}_limit_exceeded",
-            str(self),
-            extra={
-                "limit": self.limit,
-                "currency": "usd",
-                "limit_usd": usd_string(self.limit_micros),
-                "limit_micros": self.limit_micros,
-                "spent": usd_string(self.spent_micros),
-                "spent_micros": self.spent_micros,
-                "price": usd_string(self.price_micros),
-                "price_micros": self.price_micros,
-            },
-        )
 
 
 class TooManyOpenHolds(BillingError):

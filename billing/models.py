@@ -6,6 +6,7 @@ All money is integer micro-dollars (1 USD = 1_000_000) in BigIntegerFields.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -193,6 +194,23 @@ class Hold(models.Model):
 
     def __str__(self) -> str:
         return f"Hold {self.reference} ({self.status})"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One priced combination: model × duration × resolution × mode."""
+
+    model: str
+    duration: int
+    resolution: str
+    mode: str = ""
+
+    @property
+    def key(self) -> str:
+        parts = [self.model, f"{self.duration}s", self.resolution]
+        if self.mode:
+            parts.append(self.mode)
+        return ":".join(parts)
 
 
 class PriceRule(models.Model):

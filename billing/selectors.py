@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,11 +12,8 @@ from django.http import Http404
 
 from accounts.models import Organization
 from billing.errors import PricingError
-from billing.models import CreditAccount, Hold, HoldStatus, LedgerEntry, PriceRule, TopUp
+from billing.models import CreditAccount, Hold, HoldStatus, LedgerEntry, PriceRule, TopUp, Variant
 from billing.money import usd_string
-from platform_api.rows import row_get
-from videogen import catalog
-from videogen.catalog import Variant
 
 
 @dataclass(frozen=True)
@@ -37,14 +35,9 @@ class Balance:
 
 def price_quote(variant: Variant) -> Quote:
     """The one price used wherever a price is shown or charged; PricingError when not for sale."""
-    # Read on every job accepted: one unique-variant lookup without the query compiler (see platform_api.rows).
-    rule = row_get(
-        PriceRule,
-        model=variant.model,
-        duration=variant.duration,
-        resolution=variant.resolution,
-        mode=variant.mode,
-    )
+    rule = PriceRule.objects.filter(
+        model=variant.model, duration=variant.duration, resolution=variant.resolution, mode=variant.mode
+    ).first()
     if rule is None or not rule.active:
         raise PricingError(variant.key)
     return Quote(
@@ -52,11 +45,11 @@ def price_quote(variant: Variant) -> Quote:
     )
 
 
-def price_list() -> list[dict[str, Any]]:
-    """Every catalog variant on sale with its price, in catalog order."""
+def price_list(variants: Iterable[Variant]) -> list[dict[str, Any]]:
+    """Every variant of `variants` (the catalog's) that is on sale, with its price, in their order."""
     rules = {(r.model, r.duration, r.resolution, r.mode): r for r in PriceRule.objects.filter(active=True)}
     prices = []
-    for variant in catalog.all_variants():
+    for variant in variants:
         rule = rules.get((variant.model, variant.duration, variant.resolution, variant.mode))
         if rule is None:
             continue

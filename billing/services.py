@@ -15,7 +15,7 @@ import uuid
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, QuerySet, Sum
 from django.utils import timezone
 
@@ -31,7 +31,6 @@ from billing.models import (
     RejectionKind,
 )
 from billing.money import usd_string, usd_to_micros
-from platform_api.rows import planned_cursor, row_columns, row_get, row_insert, row_instance
 from webhooks.models import EventType
 from webhooks.services import event_record
 
@@ -45,42 +44,26 @@ def account_for(organization: Organization) -> CreditAccount:
 
 
 def _locked_account(organization_id: int) -> CreditAccount:
-    """The account with its row (and its organization's) locked until the transaction ends.
-
-    Every credit write starts here, so it skips the ORM's query compiler (see platform_api.rows).
-    """
-    account = row_get(CreditAccount, related="organization", for_update=True, organization_id=organization_id)
+    """The account with its row (and its organization's) locked until the transaction ends."""
+    locked = CreditAccount.objects.select_related("organization").select_for_update()
+    account = locked.filter(organization_id=organization_id).first()
     if account is None:  # first use: create it, then lock it like any other
         CreditAccount.objects.get_or_create(organization_id=organization_id)
-        account = row_get(CreditAccount, related="organization", for_update=True, organization_id=organization_id)
+        account = locked.get(organization_id=organization_id)
     return account
 
 
 def _reserve(organization_id: int, amount_micros: int) -> CreditAccount | None:
     """Add to the held amount if the balance covers it, and return the account as it is now, its row locked.
 
-    One conditional UPDATE both locks the row and reserves, so a hold that goes
-    through costs one statement. None (nothing changed) when the balance does
-    not cover the amount or the organization has no account yet.
+    The conditional UPDATE decides and takes the row lock at once, so two holds
+    can never both spend the same credit. None (nothing changed) when the
+    balance does not cover the amount or the organization has no account yet.
     """
-    table = connection.ops.quote_name(CreditAccount._meta.db_table)
-    sql = (
-        f"UPDATE {table} SET held_micros = held_micros + %s, open_holds = open_holds + 1 "  # noqa: S608
-        "WHERE organization_id = %s AND balance_micros >= held_micros + %s"
-    )
-    params = [amount_micros, organization_id, amount_micros]
-    with planned_cursor() as cursor:
-        if not _update_can_return():
-            cursor.execute(sql, params)
-            return _locked_account(organization_id) if cursor.rowcount == 1 else None
-        cursor.execute(f"{sql} RETURNING {row_columns(CreditAccount)}", params)
-        row = cursor.fetchone()
-    return None if row is None else row_instance(CreditAccount, row)
-
-
-def _update_can_return() -> bool:
-    """Whether UPDATE ... RETURNING works here: not on SQLite before 3.35 (Django's flag for INSERT says the same)."""
-    return connection.features.can_return_columns_from_insert
+    reserved = CreditAccount.objects.filter(
+        organization_id=organization_id, balance_micros__gte=F("held_micros") + amount_micros
+    ).update(held_micros=F("held_micros") + amount_micros, open_holds=F("open_holds") + 1)
+    return _locked_account(organization_id) if reserved else None
 
 
 def _unreserve(account: CreditAccount, amount_micros: int) -> None:
@@ -123,7 +106,8 @@ def _book(
         staff_user=staff_user,
         api_key=api_key,
     )
-    return row_insert(entry)  # a new row, as LedgerEntry.save allows; see platform_api.rows
+    entry.save(force_insert=True)
+    return entry
 
 
 def _money(micros: int) -> dict[str, object]:
@@ -365,14 +349,12 @@ def credits_hold(
     except (SpendLimitExceeded, TooManyOpenHolds):
         _unreserve(account, amount_micros)  # the caller rolls back anyway; this keeps the account right if it does not
         raise
-    hold = row_insert(
-        Hold(
-            organization=organization,
-            api_key=api_key,
-            amount_micros=amount_micros,
-            upstream_cost_micros=upstream_cost_micros,
-            reference=reference,
-        )
+    hold = Hold.objects.create(
+        organization=organization,
+        api_key=api_key,
+        amount_micros=amount_micros,
+        upstream_cost_micros=upstream_cost_micros,
+        reference=reference,
     )
     _book(
         account,

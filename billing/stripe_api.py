@@ -18,7 +18,7 @@ import stripe
 from django.conf import settings
 
 from billing.errors import BillingError
-from videogen.outbound import provider_client
+from core.outbound import provider_client
 
 logger = logging.getLogger(__name__)
 

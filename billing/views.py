@@ -18,6 +18,7 @@ from billing import payments, selectors, services, stripe_api
 from billing.errors import BillingError
 from billing.forms import CreditSettingsForm, TopUpForm
 from billing.money import micros_to_decimal, usd_string
+from videogen import catalog
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def billing_home(request: HttpRequest) -> HttpResponse:
         "topup_max": micros_to_decimal(high),
         "topup_form": TopUpForm(),
         "settings_form": settings_form,
-        "prices": selectors.price_list(),
+        "prices": selectors.price_list(catalog.all_variants()),
         "can_manage": request.membership.is_admin,
     }
     return render(request, "billing/billing.html", context)

@@ -160,7 +160,7 @@ def _default_data(request: pytest.FixtureRequest) -> None:
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits() -> None:
     """Limits are cached per organization id, and rolled-back tests reuse ids."""
-    from videogen.api import ratelimit
+    from api import ratelimit
 
     ratelimit.limits_cache_clear()
 

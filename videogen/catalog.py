@@ -9,35 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from billing.models import Variant
+from core.errors import ParamError
+
 MAX_PROMPT_CHARS = 2000
 IMAGE_FIELDS = ("first_frame_image", "last_frame_image")
-
-
-class ParamError(Exception):
-    """A request parameter broke a rule. `param` names the field, `rule` the rule."""
-
-    def __init__(self, param: str, rule: str, message: str) -> None:
-        super().__init__(message)
-        self.param = param
-        self.rule = rule
-        self.message = message
-
-
-@dataclass(frozen=True)
-class Variant:
-    """One priced combination: model × duration × resolution × mode."""
-
-    model: str
-    duration: int
-    resolution: str
-    mode: str = ""
-
-    @property
-    def key(self) -> str:
-        parts = [self.model, f"{self.duration}s", self.resolution]
-        if self.mode:
-            parts.append(self.mode)
-        return ":".join(parts)
 
 
 @dataclass(frozen=True)

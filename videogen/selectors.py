@@ -6,8 +6,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.models import Organization
-from platform_api.rows import row_get
-from videogen.models import Generation, Provider, ProviderRoute, Upload
+from videogen.models import ACTIVE_STATUSES, Generation, Provider, ProviderRoute, Upload
 
 
 def generations_list(organization: Organization) -> QuerySet[Generation]:
@@ -15,8 +14,7 @@ def generations_list(organization: Organization) -> QuerySet[Generation]:
 
 
 def generation_get(organization: Organization, public_id: str) -> Generation:
-    # Every status poll reads one job by its unique id: no query compiler (see platform_api.rows).
-    generation = row_get(Generation, organization_id=organization.pk, public_id=public_id)
+    generation = Generation.objects.filter(organization=organization, public_id=public_id).first()
     if generation is None:
         raise Http404("No such generation.")
     return generation
@@ -38,3 +36,8 @@ def routes_for(model: str) -> list[ProviderRoute]:
 
 def provider_get(name: str) -> Provider | None:
     return Provider.objects.filter(name=name).first()
+
+
+def generations_finished_among(pks: list[int]) -> list[int]:
+    """Which of these jobs (primary keys) have reached a final state: what clients waiting on them look for."""
+    return list(Generation.objects.filter(pk__in=pks).exclude(status__in=ACTIVE_STATUSES).values_list("pk", flat=True))

@@ -116,19 +116,19 @@ INSTALLED_APPS = [
     "accounts",
     "billing",
     "webhooks",
-    "platform_api",
+    "api",
     "videogen",
 ]
 
 MIDDLEWARE = [
-    "videogen.middleware.SecurityMiddleware",
+    "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "videogen.middleware.CommonMiddleware",
+    "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "videogen.middleware.XFrameOptionsMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.ActiveOrganizationMiddleware",
 ]
@@ -156,12 +156,8 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
-# Under ASGI every request runs in a fresh thread, so a persistent connection
-# would be left behind per request: 0 closes each one (put PgBouncer in front
-# for pooling).
-_conn_max_age = env_int("DB_CONN_MAX_AGE", 0, minimum=0)
 try:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=_conn_max_age)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a database URL we understand: {exc}") from None
 # Each test run gets its own database, so several runs on one machine never collide.
@@ -174,6 +170,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     _test_name = _test_name or str(VAR_DIR / f"test-{os.getpid()}.sqlite3")
 else:
     _test_name = _test_name or f"test_{DATABASES['default']['NAME']}_{os.getpid()}"
+    # One connection policy for every process: Django's own pool (psycopg_pool). A thread borrows a
+    # connection for a request or a unit of work and gives it back when Django closes it, so threads
+    # come and go (ASGI runs each request in a thread of its own) without opening connections.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "pool": {
+            "min_size": env_int("DB_POOL_MIN_SIZE", 1, minimum=0),
+            "max_size": env_int("DB_POOL_MAX_SIZE", 10, minimum=1),
+            "timeout": env_int("DB_POOL_TIMEOUT", 10, minimum=1),
+        }
+    }
+    # PgBouncer in transaction mode cannot keep a cursor open across transactions.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False)
 DATABASES["default"]["TEST"] = {"NAME": _test_name}
 IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -254,7 +263,7 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Hailuo Studio <no-reply@loca
 REDIS_URL = env_str("REDIS_URL", "")
 Q_CLUSTER = {
     "name": "videogen",
-    "workers": env_int("Q_WORKERS", 4, minimum=2),
+    "workers": env_int("Q_WORKERS", 2, minimum=1),
     # A task may run at most `timeout` seconds; it is retried after `retry`.
     # timeout < retry so a slow task is never handed to a second worker while alive.
     "timeout": 120,
@@ -273,7 +282,7 @@ else:
 
 # --- REST API --------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiKeyAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
@@ -281,7 +290,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
-    "EXCEPTION_HANDLER": "videogen.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }

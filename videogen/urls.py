@@ -35,5 +35,5 @@ urlpatterns = [
 ]
 
 # Machine clients get the API's JSON error shape from Django's own 404 and 500 too.
-handler404 = "videogen.api_errors.not_found"
-handler500 = "videogen.api_errors.server_error"
+handler404 = "api.errors.not_found"
+handler500 = "api.errors.server_error"

@@ -23,8 +23,8 @@ from accounts.models import Organization
 from billing import selectors as billing_selectors
 from billing.errors import InsufficientCredits, PricingError, SpendLimitExceeded
 from billing.money import format_usd
+from core.errors import ParamError
 from videogen import catalog, charts, selectors
-from videogen.catalog import ParamError
 from videogen.forms import FRAME_FILE_FIELDS, GenerationForm, HistoryFilterForm, UploadForm
 from videogen.models import FINAL_STATUSES, Generation, Source, Status
 from videogen.presenters import generation_output
@@ -81,7 +81,7 @@ def pricing(request: HttpRequest) -> HttpResponse:
 def _models_with_prices() -> list[dict[str, Any]]:
     """Every model with its variants on sale, priced by the rules that charge."""
     by_model: dict[str, list[dict[str, Any]]] = {}
-    for price in billing_selectors.price_list():
+    for price in billing_selectors.price_list(catalog.all_variants()):
         by_model.setdefault(price["model"], []).append(price)
     models = []
     for slug, spec in catalog.MODELS.items():

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
-from videogen.admin.common import OrganizationFilter, ReadOnlyAdmin, ReadOnlyInline, change_url, pretty_json
+from core.admin import OrganizationFilter, ReadOnlyAdmin, ReadOnlyInline, change_url, pretty_json
 from webhooks import services
 from webhooks.errors import WebhookError
 from webhooks.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint

@@ -17,8 +17,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from videogen import outbound
-from videogen.api_errors import ApiError
+from core import outbound
+from core.errors import ApiError
 from webhooks import selectors, services
 from webhooks.errors import WebhookError
 from webhooks.models import SUBSCRIBABLE_TYPES, JobWebhookSecret, WebhookEndpoint

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from videogen import outbound
+from core import outbound
 from webhooks import signing
 from webhooks.models import (
     AttemptOutcome,

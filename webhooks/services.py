@@ -18,8 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Organization
-from videogen import outbound
-from videogen.models import Generation
+from core import outbound
 from webhooks import signing
 from webhooks.errors import WebhookError
 from webhooks.models import (
@@ -46,11 +45,15 @@ EMAILED_EVENT_TYPES = frozenset({EventType.CREDITS_INSUFFICIENT, EventType.CREDI
 # --- Events -------------------------------------------------------------------
 
 
-def event_record(organization: Organization, type: str, data: dict[str, Any], *, dedupe_key: str) -> Event | None:
+def event_record(
+    organization: Organization, type: str, data: dict[str, Any], *, dedupe_key: str, job_webhook_url: str = ""
+) -> Event | None:
     """Record an event once and queue its webhook deliveries; a second call with the same dedupe_key returns None.
 
     Call inside the transaction that made the change the event reports, so
     the event, its deliveries and the change commit or roll back together.
+    `job_webhook_url` is the job's own webhook, for a generation event the job
+    asked to receive: it gets a delivery too, signed with the job secret.
     """
     with transaction.atomic():
         try:
@@ -58,7 +61,7 @@ def event_record(organization: Organization, type: str, data: dict[str, Any], *,
                 event = Event.objects.create(organization=organization, type=type, data=data, dedupe_key=dedupe_key)
         except IntegrityError:
             return None
-        deliveries = _fan_out(event)
+        deliveries = _fan_out(event, job_webhook_url)
         ids = [d.pk for d in deliveries]
         if ids:
             transaction.on_commit(lambda: deliveries_enqueue(ids))
@@ -67,29 +70,13 @@ def event_record(organization: Organization, type: str, data: dict[str, Any], *,
     return event
 
 
-def _fan_out(event: Event) -> list[Delivery]:
+def _fan_out(event: Event, job_url: str) -> list[Delivery]:
     endpoints = WebhookEndpoint.objects.filter(organization_id=event.organization_id, enabled=True)
     deliveries = [_delivery_create(event, endpoint=e) for e in endpoints if e.subscribes_to(event.type)]
-    job_url = _job_webhook_url(event)
     if job_url:
         job_secret_ensure(event.organization)
         deliveries.append(_delivery_create(event, url=job_url))
     return deliveries
-
-
-def _job_webhook_url(event: Event) -> str:
-    """The job's own webhook URL, if this is a generation event the job asked to receive."""
-    if not event.type.startswith("generation."):
-        return ""
-    job = event.data.get("generation") or {}
-    generation = (
-        Generation.objects.filter(organization_id=event.organization_id, public_id=job.get("id") or "")
-        .only("webhook_url", "webhook_events")
-        .first()
-    )
-    if generation is None or not generation.webhook_url or event.type not in (generation.webhook_events or []):
-        return ""
-    return generation.webhook_url
 
 
 def _delivery_create(

@@ -28,6 +28,7 @@ from PIL import Image
 
 from accounts import services as accounts_services
 from accounts.models import ApiKey, Invitation, Organization, User
+from api.models import IdempotencyRecord, OrganizationApiLimits
 from billing import services as billing_services
 from billing.errors import InsufficientCredits
 from billing.models import InsufficientCreditRejection, StripeEvent, TopUp
@@ -198,11 +199,8 @@ def _queue_records(org: Organization) -> None:
             result=None if success else "Traceback: boom",
         )
     async_task("videogen.tasks.generation_submit", 0, task_name="queued-for-the-admin-test")
-    if django_apps.is_installed("platform_api"):
-        limits = django_apps.get_model("platform_api", "OrganizationApiLimits")
-        record = django_apps.get_model("platform_api", "IdempotencyRecord")
-        limits.objects.create(organization=org, key_requests_per_minute=120)
-        record.objects.create(organization=org, key="idem-1", request_hash="0" * 64)
+    OrganizationApiLimits.objects.create(organization=org, key_requests_per_minute=120)
+    IdempotencyRecord.objects.create(organization=org, key="idem-1", request_hash="0" * 64)
 
 
 def _leaky_call(generation: Generation) -> None:

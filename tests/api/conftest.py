@@ -18,9 +18,10 @@ from django.utils import timezone
 from PIL import Image
 
 from accounts.models import Organization
+from api import ratelimit
+from api.models import OrganizationApiLimits
 from billing import services as billing_services
-from platform_api.models import OrganizationApiLimits
-from videogen.api import core, ratelimit
+from videogen.api import core
 from videogen.models import Generation
 from videogen.services import pipeline, sweep
 

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from django.core.management import call_command
 
+from api.models import OrganizationApiLimits
 from billing.selectors import balance_get
-from platform_api.models import OrganizationApiLimits
 from tests.api.conftest import FAST_6S_PRICE, fund
 from tests.live import ROOT, database_url
 from videogen.models import Generation

@@ -12,10 +12,10 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from api.idempotency import LOCK_TIMEOUT, idempotency_purge, request_fingerprint
+from api.models import IdempotencyRecord
 from billing.selectors import balance_get
-from platform_api.models import IdempotencyRecord
 from tests.api.conftest import FAST_6S_PRICE, fund, job_body
-from videogen.api.idempotency import LOCK_TIMEOUT, idempotency_purge, request_fingerprint
 from videogen.models import Generation
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -177,8 +177,8 @@ def post_again(raw_key: str) -> Any:
 
 
 def test_the_cleanup_task_purges_old_keys_and_counters(api_a) -> None:
-    from platform_api.models import RateLimitCounter
-    from videogen.api.tasks import api_cleanup
+    from api.models import RateLimitCounter
+    from api.tasks import api_cleanup
 
     post(api_a, job_body(), "old")
     IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=30))

@@ -3,12 +3,12 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
+from api.errors import api_error
 from billing.errors import PricingError
-from billing.models import PriceRule
+from billing.models import PriceRule, Variant
 from billing.selectors import price_list, price_quote
 from tests.billing.conftest import TEST_URLS
 from videogen import catalog
-from videogen.catalog import Variant
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(TEST_URLS)]
 
@@ -28,8 +28,8 @@ def test_a_variant_without_an_active_rule_cannot_be_quoted_or_listed() -> None:
     PriceRule.objects.filter(model="hailuo-02", duration=10).update(active=False)
     with pytest.raises(PricingError) as caught:
         price_quote(Variant("hailuo-02", 10, "768p"))
-    assert caught.value.to_api_error().status_code == 400
-    assert "hailuo-02:10s:768p" not in {p["variant"] for p in price_list()}
+    assert api_error(caught.value).status_code == 400
+    assert "hailuo-02:10s:768p" not in {p["variant"] for p in price_list(catalog.all_variants())}
 
 
 def test_a_changed_rule_changes_the_quote() -> None:

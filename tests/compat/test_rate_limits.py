@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from api.models import OrganizationApiLimits
 from billing.selectors import balance_get
-from platform_api.models import OrganizationApiLimits
 from videogen.models import Generation
 
 pytestmark = pytest.mark.django_db

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from pytest_django.fixtures import Settings
 
-from videogen.outbound import (
+from core.outbound import (
     PinnedTransport,
     ResolvedURL,
     UnsafeURLError,

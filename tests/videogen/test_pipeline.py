@@ -14,7 +14,7 @@ from PIL import Image
 from billing.errors import InsufficientCredits
 from billing.models import Hold, LedgerEntry
 from billing.selectors import balance_get
-from videogen.catalog import ParamError
+from core.errors import ParamError
 from videogen.media import probe_video
 from videogen.models import Generation, ProviderRoute, SandboxTask, Status, Transition
 from videogen.services import generations, pipeline, sweep

@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from core.redaction import redact
 from videogen.providers._http import (
     Phase,
     body_message,
     classify_status,
     decode_data_url,
     parse_retry_after,
-    redact,
 )
 from videogen.providers.base import ErrorKind
 

@@ -17,8 +17,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import Organization
 from billing.selectors import balance_get
+from core.errors import ParamError
 from tests.webhooks.conftest import Receiver, sweep_due_now
-from videogen.catalog import ParamError
 from videogen.models import Generation
 from videogen.services import generations
 from webhooks import services

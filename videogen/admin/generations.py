@@ -19,13 +19,13 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from billing.admin import usd
 from billing.errors import BillingError
 from billing.models import Hold, LedgerEntry
 from billing.money import format_usd
 from billing.selectors import margin_report as ledger_margin
 from billing.services import credits_refund
-from videogen import reports
-from videogen.admin.common import (
+from core.admin import (
     OrganizationFilter,
     ReadOnlyAdmin,
     ReadOnlyInline,
@@ -37,9 +37,9 @@ from videogen.admin.common import (
     object_operation,
     operation_page,
     pretty_json,
-    usd,
 )
-from videogen.catalog import ParamError
+from core.errors import ParamError
+from videogen import reports
 from videogen.models import Generation, ProviderCall, ProviderRoute, Transition, Upload
 from videogen.services.files import signed_url
 from videogen.services.generations import RetryError, generation_cancel, generation_retry

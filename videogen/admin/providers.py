@@ -10,8 +10,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 
+from billing.admin import usd
+from core.admin import ReadOnlyAdmin, changelist_url, link, milliseconds, percent, pretty_json
 from videogen import catalog, reports
-from videogen.admin.common import ReadOnlyAdmin, changelist_url, link, milliseconds, percent, pretty_json, usd
 from videogen.models import Provider, ProviderCall, ProviderRoute
 from videogen.services.providers import provider_configured, provider_mark_healthy
 

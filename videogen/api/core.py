@@ -3,7 +3,7 @@
 The endpoints are plain async Django views rather than DRF views, so that a
 client waiting on `Prefer: wait` holds no thread. Each request does its
 database work in one hop to a bounded pool of threads (`run_sync`); errors
-take the one JSON shape of `videogen.api_errors`, exactly as DRF's exception
+take the one JSON shape of `api.errors`, exactly as DRF's exception
 handler renders them for the other endpoints, and a 500 never shows internals.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -19,17 +18,16 @@ from typing import Any, TypeVar
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.db import DataError, connections
+from django.db import DataError, close_old_connections, connections
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf_exceptions
 
-from accounts.authentication import raw_key_from_headers
-from billing.errors import InsufficientCredits, PricingError, SpendLimitExceeded
-from videogen.api import ratelimit
-from videogen.api_errors import ApiError, error_body, server_error_body
-from videogen.catalog import ParamError
+from api import ratelimit
+from api.authentication import raw_key_from_headers
+from api.errors import api_error
+from core.errors import ApiError, ParamError, error_body, server_error_body
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +35,6 @@ T = TypeVar("T")
 Handler = Callable[..., Awaitable[HttpResponse]]
 
 MAX_WAIT_SECONDS = 60
-POOL_CONNECTION_MAX_AGE = 300
 
 # The pool and its size (settings.API_DB_THREADS when it started); each thread keeps one connection.
 _executor: tuple[ThreadPoolExecutor, int] | None = None
@@ -53,27 +50,11 @@ def _db_executor() -> ThreadPoolExecutor:
         return _executor[0]
 
 
-def _keep_or_close_connections() -> None:
-    """After each piece of work, like request_finished: drop broken connections and old ones.
-
-    The pool's threads live as long as the process, so unlike Django's
-    per-request threads they may keep a connection between requests (opening
-    one costs more than most API requests): up to POOL_CONNECTION_MAX_AGE,
-    whatever CONN_MAX_AGE says. SQLite connections are cheap and follow CONN_MAX_AGE.
-    """
-    for conn in connections.all(initialized_only=True):
-        fresh = conn.connection is not None and getattr(conn, "_api_pool_raw", None) is not conn.connection
-        if fresh and conn.vendor != "sqlite":
-            conn._api_pool_raw = conn.connection
-            conn.close_at = time.monotonic() + POOL_CONNECTION_MAX_AGE
-        conn.close_if_unusable_or_obsolete()
-
-
 def _in_db_thread(fn: Callable[..., T], *args: Any) -> T:
     try:
         return fn(*args)
     finally:
-        _keep_or_close_connections()
+        close_old_connections()  # gives the connection back to the pool
 
 
 async def run_sync(fn: Callable[..., T], *args: Any) -> T:
@@ -167,12 +148,9 @@ def _method_not_allowed(method: str, allowed: list[str]) -> JsonResponse:
 
 
 def _exception_response(exc: Exception) -> HttpResponse:
-    if isinstance(exc, ApiError):
-        return error_response(exc)
-    if isinstance(exc, ParamError):
-        return error_response(param_error(exc))
-    if isinstance(exc, PricingError | InsufficientCredits | SpendLimitExceeded):
-        return error_response(exc.to_api_error())
+    mapped = api_error(exc)
+    if mapped is not None:
+        return error_response(mapped)
     if isinstance(exc, Http404):
         return error_response(ApiError(404, "not_found", "not_found", str(exc) or "Not found."))
     if isinstance(exc, RequestDataTooBig):
@@ -195,7 +173,7 @@ def _unauthenticated(code: str, message: str) -> ApiError:
 
 
 def _raw_key(request: HttpRequest) -> str:
-    """The secret the request presents, read exactly as accounts.authentication reads it for DRF views."""
+    """The secret the request presents, read exactly as api.authentication reads it for DRF views."""
     try:
         raw = raw_key_from_headers(request)
     except drf_exceptions.AuthenticationFailed as exc:

@@ -31,10 +31,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from api.idempotency import KEY_MAX_LENGTH
 from videogen import catalog
 from videogen.api import serializers as s
-from videogen.api.idempotency import HEADER as IDEMPOTENCY_HEADER
-from videogen.api.idempotency import KEY_MAX_LENGTH
 from videogen.api.listing import DEFAULT_LIMIT, MAX_LIMIT
 from videogen.models import Status
 
@@ -44,7 +44,7 @@ API_PREFIX = "api/v1/"
 class ApiKeyScheme(OpenApiAuthenticationExtension):
     """Either header carries the key: `Authorization: Bearer <key>` or `x-api-key: <key>`."""
 
-    target_class = "accounts.authentication.ApiKeyAuthentication"
+    target_class = "api.authentication.ApiKeyAuthentication"
     name = ["BearerAuth", "ApiKeyAuth"]
 
     def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[Any]]]:

@@ -13,10 +13,13 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 
+from api import idempotency, ratelimit
+from api.errors import api_error
+from api.waiting import wait_until_finished
 from billing import selectors as billing_selectors
 from billing.errors import InsufficientCredits, SpendLimitExceeded, TooManyOpenHolds
+from core.errors import ApiError
 from videogen import catalog, selectors
-from videogen.api import idempotency, ratelimit
 from videogen.api.core import (
     api_endpoint,
     authorize,
@@ -28,8 +31,6 @@ from videogen.api.core import (
     unstorable_field,
 )
 from videogen.api.listing import generations_page
-from videogen.api.waiting import wait_until_final
-from videogen.api_errors import ApiError, error_body
 from videogen.media import MAX_IMAGE_BYTES
 from videogen.models import Generation, Source, Upload
 from videogen.presenters import generation_to_dict
@@ -48,7 +49,7 @@ UPLOAD_SLACK_BYTES = 1024 * 1024
 
 
 def _models(request: HttpRequest) -> HttpResponse:
-    prices = billing_selectors.price_list()
+    prices = billing_selectors.price_list(catalog.all_variants())
     data = [
         {
             "id": spec.slug,
@@ -183,10 +184,9 @@ def _accept(request: HttpRequest, create: CreateRequest, record: Any, limits: ra
         raise ratelimit.too_many_running_jobs(limits) from None
     except (InsufficientCredits, SpendLimitExceeded) as exc:
         # A refusal the service recorded for operators: saved under the key like any outcome of the work.
-        refusal = exc.to_api_error()
+        refusal = api_error(exc)
         if record is not None:
-            body = error_body(refusal.type, refusal.code, refusal.message, refusal.param, **refusal.extra)
-            idempotency.idempotency_complete(record, status=refusal.status_code, body=body)
+            idempotency.idempotency_complete(record, status=refusal.status_code, body=refusal.body())
         raise refusal from None
     return Outcome(status=201, body=accepted["body"], generation_pk=generation.pk, final=generation.is_final)
 
@@ -225,7 +225,11 @@ def _reload(request: HttpRequest, public_id: str) -> Outcome:
 
 
 async def _wait_and_reload(request: HttpRequest, outcome: Outcome, wait: int, started: float) -> Outcome:
-    await wait_until_final(outcome.generation_pk, wait - (time.monotonic() - started))
+    await wait_until_finished(
+        outcome.generation_pk,
+        wait - (time.monotonic() - started),
+        finished_among=selectors.generations_finished_among,
+    )
     fresh = await run_sync(_reload, request, outcome.body["id"])
     fresh.status = outcome.status
     return fresh

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
@@ -22,18 +21,17 @@ from urllib.parse import urlsplit
 from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.conf import settings
 from django.core import signing
-from django.core.handlers.asgi import ASGIRequest
-from django.db import close_old_connections, connections
+from django.db import close_old_connections
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf_exceptions
 
-from accounts.authentication import raw_key_from_headers
 from accounts.models import ApiKey
+from api.authentication import raw_key_from_headers
+from api.ratelimit import RUNNING_JOBS_RETRY_AFTER, key_authenticate_counted, limits_for
 from billing.errors import InsufficientCredits, PricingError, SpendLimitExceeded, TooManyOpenHolds
+from core.errors import ParamError
 from videogen import selectors
-from videogen.api.ratelimit import RUNNING_JOBS_RETRY_AFTER, key_authenticate_counted, limits_for
-from videogen.catalog import ParamError
 from videogen.models import Generation, Status, Upload
 from videogen.presenters import generation_to_dict
 from videogen.services.files import signed_name
@@ -107,7 +105,6 @@ def compat_view(render_error: ErrorRenderer) -> Callable[[Callable[..., Any]], C
 
             @wraps(view)
             async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-                _keep_connections.set(isinstance(request, ASGIRequest))
                 try:
                     return await view(request, *args, **kwargs)
                 except Exception as exc:
@@ -324,12 +321,6 @@ def failure_kind(view: JobView) -> str:
 
 # --- waiting without holding a thread ---------------------------------------------------
 
-# May a connection that `in_thread` opened stay open for the next call? Under ASGI the event
-# loop and its thread pool live as long as the process, so yes (CONN_MAX_AGE applies). Under
-# WSGI, Django runs an async view on a fresh loop whose threads end with the request: their
-# connections would linger unclosed, so they are closed after each call.
-_keep_connections: ContextVar[bool] = ContextVar("compat_keep_connections", default=False)
-
 
 def in_thread(func: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
     """Run blocking work (database, storage) on the event loop's thread pool.
@@ -345,8 +336,7 @@ def in_thread(func: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
         try:
             return func(*args, **kwargs)
         finally:
-            if not _keep_connections.get():
-                connections.close_all()
+            close_old_connections()  # gives the connection back to the pool
 
     return sync_to_async(fresh, thread_sensitive=False)
 

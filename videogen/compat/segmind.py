@@ -30,8 +30,8 @@ from django.core.files.storage import Storage
 from django.core.handlers.asgi import ASGIRequest
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
-from videogen import catalog
-from videogen.api.waiting import wait_until_final
+from api.waiting import wait_until_finished
+from videogen import catalog, selectors
 from videogen.compat.common import (
     CompatError,
     JobView,
@@ -140,7 +140,7 @@ async def _wait(pk: int) -> Generation:
     (the client then gets a 504, so it must not be charged for the video either).
     """
     try:
-        finished = await wait_until_final(pk, SYNC_WAIT_SECONDS)
+        finished = await wait_until_finished(pk, SYNC_WAIT_SECONDS, finished_among=selectors.generations_finished_among)
     except asyncio.CancelledError:
         await in_thread(job_abandon)(pk, "The client closed the connection before the video was ready.")
         raise

@@ -5,7 +5,6 @@ nothing else (in particular no price rule). The custom permissions below are
 what the admin's operations check; superusers have them all.
 """
 
-from django.conf import settings
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
@@ -69,9 +68,8 @@ class Migration(migrations.Migration):
         ("webhooks", "0002_endpoints_deliveries"),
         ("videogen", "0002_default_providers_and_schedules"),
         ("django_q", "0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more"),
-    ]
-    if "platform_api" in settings.INSTALLED_APPS:
         # So that Support also views the organizations' API limits.
-        dependencies.append(("platform_api", "0001_initial"))
+        ("platform_api", "0001_initial"),
+    ]
 
     operations = [migrations.RunPython(forwards, backwards)]

@@ -35,6 +35,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from core.redaction import redact
 from videogen.providers.base import (
     ErrorKind,
     Exchange,
@@ -43,15 +44,11 @@ from videogen.providers.base import (
     SubmitRequest,
 )
 
-REDACTED = "[redacted]"
-# Inline images (data URLs, bare base64) are cut to this many characters.
-INLINE_DATA_KEEP = 48
 # Longer non-JSON bodies (HTML error pages) are cut to this many characters.
 TEXT_BODY_KEEP = 2000
 # Messages taken from a provider's body and put in a ProviderError.
 MESSAGE_KEEP = 500
 
-_BASE64_RUN = re.compile(r"^[A-Za-z0-9+/=\s]{256,}$")
 _CREDIT_WORDS = re.compile(r"credit|balance|fund|quota|payment|billing", re.IGNORECASE)
 _MESSAGE_KEYS = ("message", "error", "detail", "msg", "status_msg", "error_message")
 _SERVER_CODES = {500: "server_error", 502: "bad_gateway", 503: "unavailable", 504: "gateway_timeout"}
@@ -64,42 +61,6 @@ class Phase(enum.StrEnum):
     POLL = "poll"
     RESULT = "result"
     UPLOAD = "upload"
-
-
-# --- redaction ----------------------------------------------------------------
-
-
-def _shorten_inline_data(text: str) -> str | None:
-    if text.startswith("data:") and "," in text:
-        head, _, payload = text.partition(",")
-        if len(payload) > INLINE_DATA_KEEP:
-            return f"{head},{payload[:INLINE_DATA_KEEP]}...[{len(payload)} chars]"
-        return None
-    if _BASE64_RUN.match(text):
-        return f"{text[:INLINE_DATA_KEEP]}...[{len(text)} chars of base64]"
-    return None
-
-
-def _scrub(text: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, REDACTED)
-    return text
-
-
-def redact(value: Any, secrets: Iterable[str]) -> Any:
-    """A copy of a JSON-like value with secrets removed and inline images shortened."""
-    keep = tuple(s for s in secrets if s)
-    return _redact(value, keep)
-
-
-def _redact(value: Any, secrets: tuple[str, ...]) -> Any:
-    if isinstance(value, str):
-        return _scrub(_shorten_inline_data(value) or value, secrets)
-    if isinstance(value, Mapping):
-        return {_scrub(str(k), secrets): _redact(v, secrets) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_redact(v, secrets) for v in value]
-    return value
 
 
 # --- reading bodies -------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Protocol
 import httpx
 from django.conf import settings
 
-from videogen.outbound import provider_client
+from core.outbound import provider_client
 from videogen.providers.aimlapi import AimlApiAdapter
 from videogen.providers.atlascloud import AtlasCloudAdapter
 from videogen.providers.base import ProviderAdapter

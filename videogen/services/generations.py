@@ -15,9 +15,9 @@ from accounts.models import ApiKey, Organization, User
 from billing import selectors as billing_selectors
 from billing.errors import InsufficientCredits, SpendLimitExceeded
 from billing.services import credits_hold, rejection_record
-from platform_api.rows import row_insert
-from videogen import catalog, outbound
-from videogen.catalog import ParamError
+from core import outbound
+from core.errors import ParamError
+from videogen import catalog
 from videogen.models import ACTIVE_STATUSES, Generation, Source, Status, Transition
 from videogen.services import uploads
 from videogen.services.state import finish_unpaid
@@ -112,28 +112,25 @@ def generation_create(
     now = timezone.now()
     try:
         with transaction.atomic():
-            # The two inserts of every job accepted skip the ORM's query compiler (see platform_api.rows).
-            generation = row_insert(
-                Generation(
-                    organization=organization,
-                    api_key=api_key,
-                    created_by=user,
-                    source=source,
-                    model=model,
-                    input=normalized,
-                    variant_key=quote.variant_key,
-                    price_micros=quote.price_micros,
-                    upstream_cost_micros=quote.upstream_cost_micros,
-                    metadata=clean_metadata,
-                    webhook_url=hook_url,
-                    webhook_events=hook_events,
-                    pinned_provider=pinned_provider,
-                    created_at=now,
-                    next_poll_at=now + SUBMIT_SAFETY_NET,
-                    deadline_at=now + timedelta(seconds=settings.GENERATION_DEADLINE_SECONDS),
-                )
+            generation = Generation.objects.create(
+                organization=organization,
+                api_key=api_key,
+                created_by=user,
+                source=source,
+                model=model,
+                input=normalized,
+                variant_key=quote.variant_key,
+                price_micros=quote.price_micros,
+                upstream_cost_micros=quote.upstream_cost_micros,
+                metadata=clean_metadata,
+                webhook_url=hook_url,
+                webhook_events=hook_events,
+                pinned_provider=pinned_provider,
+                created_at=now,
+                next_poll_at=now + SUBMIT_SAFETY_NET,
+                deadline_at=now + timedelta(seconds=settings.GENERATION_DEADLINE_SECONDS),
             )
-            row_insert(Transition(generation=generation, to_status=Status.QUEUED, detail="accepted", at=now))
+            Transition.objects.create(generation=generation, to_status=Status.QUEUED, detail="accepted", at=now)
             _submit_when_committed(generation.pk)
             if in_transaction is not None:
                 in_transaction(generation)

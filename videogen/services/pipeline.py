@@ -21,7 +21,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from videogen import catalog, outbound, selectors
+from core import outbound
+from videogen import catalog, selectors
 from videogen.media import InvalidVideo, extract_poster, probe_video
 from videogen.models import ACTIVE_STATUSES, Generation, Status, Upload
 from videogen.providers import registry

@@ -44,7 +44,10 @@ def generation_event(generation: Generation, type: str, extra: dict[str, Any] | 
     from videogen.presenters import generation_to_dict
 
     data = {"generation": generation_to_dict(generation), **(extra or {})}
-    event_record(generation.organization, type, data, dedupe_key=f"{generation.public_id}:{type}")
+    job_url = generation.webhook_url if type in (generation.webhook_events or []) else ""
+    event_record(
+        generation.organization, type, data, dedupe_key=f"{generation.public_id}:{type}", job_webhook_url=job_url
+    )
 
 
 def finish_unpaid(generation: Generation, to: str, *, code: str, message: str) -> bool:

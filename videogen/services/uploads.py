@@ -10,8 +10,9 @@ from django.core.files.base import ContentFile
 from django.http import Http404
 
 from accounts.models import Organization
-from videogen import outbound, selectors
-from videogen.catalog import ParamError
+from core import outbound
+from core.errors import ParamError
+from videogen import selectors
 from videogen.media import MAX_IMAGE_BYTES, ImageRuleError, decode_data_url_or_base64, validate_image
 from videogen.models import Upload
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from videogen.api.idempotency import idempotency_purge
-from videogen.api.ratelimit import counters_purge
+from api.idempotency import idempotency_purge
+from api.ratelimit import counters_purge
 
 
 def api_cleanup() -> dict[str, int]:

@@ -21,11 +21,10 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import connection
 
-from accounts.models import ApiKey, Organization
-from accounts.services import api_key_authenticate, api_key_hash, api_key_used
-from platform_api.models import OrganizationApiLimits, RateLimitCounter
-from platform_api.rows import planned_cursor, row_columns, row_instance
-from videogen.api_errors import ApiError
+from accounts.models import ApiKey
+from accounts.services import api_key_authenticate
+from api.models import OrganizationApiLimits, RateLimitCounter
+from core.errors import ApiError
 
 if TYPE_CHECKING:
     import redis
@@ -115,13 +114,14 @@ def _bump_in_database(scopes: list[str], window_start: int) -> dict[str, int]:
     params: list[object] = []
     for scope in scopes:
         params += [scope, window_start]
-    # One statement for both counters; rows are always taken in the same order, so no deadlock.
+    # The one raw statement of the API: an upsert, so two processes counting the same minute never lose a
+    # hit (the ORM has no INSERT ... ON CONFLICT DO UPDATE). Rows are always taken in the same order: no deadlock.
     sql = (
         f"INSERT INTO {table} (scope, window_start, hits) VALUES {values} "  # noqa: S608 (fixed identifiers)
         f"ON CONFLICT (scope, window_start) DO UPDATE SET hits = {table}.hits + 1 "
         "RETURNING scope, hits"
     )
-    with planned_cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return dict(cursor.fetchall())
 
@@ -188,56 +188,10 @@ def _state(api_key: ApiKey, window_start: int, counts: dict[str, int]) -> RateSt
 def key_authenticate_counted(raw: str) -> tuple[ApiKey, RateState] | None:
     """The active key for a raw secret, with this request counted for it and its organization; None if no such key.
 
-    Every API request starts here. With the counters in PostgreSQL, finding the
-    key and counting the request are a single statement, so a request pays for
-    one round trip to the database instead of two; elsewhere they are two steps.
-    A secret that matches no active key counts nothing, as before.
+    A secret that matches no active key counts nothing.
     """
-    if settings.REDIS_URL or connection.vendor != "postgresql":
-        key = api_key_authenticate(raw)
-        return None if key is None else (key, rate_limit_hit(key))
-    key_hash = api_key_hash(raw)
-    if key_hash is None:
-        return None
-    window_start = _window_start()
-    with planned_cursor() as cursor:
-        cursor.execute(_key_counted_sql(), [window_start, key_hash, key_hash])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    key_width = len(ApiKey._meta.concrete_fields)
-    key = row_instance(ApiKey, row[:key_width])
-    key.organization = row_instance(Organization, row[key_width:-2])
-    key_hits, org_hits = row[-2:]
-    api_key_used(key)
-    key_scope, org_scope = _scopes(key)
-    return key, _state(key, window_start, {key_scope: key_hits, org_scope: org_hits})
-
-
-@cache
-def _key_counted_sql() -> str:
-    """Bump the key's and its organization's counters (in that order, as counters_bump does) and read the key.
-
-    The counters are bumped by a data-modifying WITH, which runs whether or not
-    the final SELECT reads it; both parts see the same snapshot of the keys.
-    """
-    q = connection.ops.quote_name
-    counters, keys, orgs = (q(m._meta.db_table) for m in (RateLimitCounter, ApiKey, Organization))
-    key_id, key_org = (f"{keys}.{q(ApiKey._meta.get_field(name).column)}" for name in ("id", "organization"))
-    active = (
-        f"{keys}.{q(ApiKey._meta.get_field('key_hash').column)} = %s "
-        f"AND {keys}.{q(ApiKey._meta.get_field('revoked_at').column)} IS NULL"
-    )
-    return (
-        f"WITH hits AS (INSERT INTO {counters} (scope, window_start, hits) "  # noqa: S608 (fixed identifiers)
-        f"SELECT scopes.scope, %s, 1 FROM {keys} "
-        f"CROSS JOIN LATERAL (VALUES (1, 'key:' || {key_id}), (2, 'org:' || {key_org})) AS scopes (n, scope) "
-        f"WHERE {active} ORDER BY scopes.n "
-        f"ON CONFLICT (scope, window_start) DO UPDATE SET hits = {counters}.hits + 1 RETURNING scope, hits) "
-        f"SELECT {row_columns(ApiKey)}, {row_columns(Organization)}, "
-        "(SELECT hits FROM hits WHERE scope LIKE 'key:%%'), (SELECT hits FROM hits WHERE scope LIKE 'org:%%') "
-        f"FROM {keys} INNER JOIN {orgs} ON {key_org} = {orgs}.{q(Organization._meta.pk.column)} WHERE {active}"
-    )
+    key = api_key_authenticate(raw)
+    return None if key is None else (key, rate_limit_hit(key))
 
 
 def counters_purge(now: float | None = None) -> int:

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 from django.conf import settings
 
-from videogen.outbound.rules import ResolvedURL, UnsafeURLError, check_url
-from videogen.outbound.transport import Deadline, network_errors, pinned_client
+from core.outbound.rules import ResolvedURL, UnsafeURLError, check_url
+from core.outbound.transport import Deadline, network_errors, pinned_client
 
 MAX_REDIRECTS = 3
 POST_TIMEOUT_CAP_SECONDS = 15.0

@@ -16,9 +16,9 @@ from __future__ import annotations
 import httpx
 from django.conf import settings
 
-from videogen.outbound.fetching import FetchedContent, PostResult, download_to_file, fetch, post_json
-from videogen.outbound.rules import REASON_CODES, ResolvedURL, UnsafeURLError, address_refusal, check_url
-from videogen.outbound.transport import PinnedTransport, pinned_client
+from core.outbound.fetching import FetchedContent, PostResult, download_to_file, fetch, post_json
+from core.outbound.rules import REASON_CODES, ResolvedURL, UnsafeURLError, address_refusal, check_url
+from core.outbound.transport import PinnedTransport, pinned_client
 
 __all__ = [
     "REASON_CODES",

@@ -1,15 +1,13 @@
-"""Helpers shared by the operator admin pages: redaction, formatting, filters and operation pages."""
+"""Helpers shared by the operator admin pages: formatting, filters, read-only admins and operation pages."""
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
@@ -20,66 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from billing.money import format_usd
-
-REDACTED = "[redacted]"
-# Names whose values are credentials wherever they appear (headers, bodies, query strings).
-_SECRET_NAME = re.compile(
-    r"^(proxy-)?authorization$|^x-api-key$|^api[-_]?key$|^apikey$|^(access|refresh|id)?[-_]?token$"
-    r"|^(client[-_])?secret$|^password$|^signature$|^x-amz-signature$|^x-amz-security-token$",
-    re.IGNORECASE,
-)
-_SECRET_TEXT = [
-    (re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + REDACTED),
-    # Keys in the shapes providers, Stripe and we use: sk-..., sk_live_..., whsec_..., hs_...
-    (re.compile(r"\b(sk|pk|rk|hs|whsec)[-_][A-Za-z0-9_-]{8,}"), REDACTED),
-    (
-        re.compile(
-            r"(?i)([?&](api[-_]?key|key|token|access_token|signature|sig|x-amz-signature|x-amz-security-token)=)[^&\s\"']+"
-        ),
-        r"\1" + REDACTED,
-    ),
-]
-_KEY_SETTINGS = [
-    "MINIMAX_API_KEY",
-    "SEGMIND_API_KEY",
-    "AIMLAPI_API_KEY",
-    "ATLASCLOUD_API_KEY",
-    "STRIPE_SECRET_KEY",
-    "STRIPE_WEBHOOK_SECRET",
-]
-
-
-def _configured_secrets() -> list[str]:
-    values = [getattr(settings, name, "") for name in _KEY_SETTINGS]
-    return [v for v in values if isinstance(v, str) and len(v) >= 6]
-
-
-def _scrub_text(text: str, known: list[str]) -> str:
-    for secret in known:
-        text = text.replace(secret, REDACTED)
-    for pattern, replacement in _SECRET_TEXT:
-        text = pattern.sub(replacement, text)
-    return text
-
-
-def redact(value: Any, known: list[str] | None = None) -> Any:
-    """A copy of a JSON-like value without anything that looks like a credential.
-
-    The adapters already redact what they record; this is a second line of
-    defence for what the admin shows.
-    """
-    known = _configured_secrets() if known is None else known
-    if isinstance(value, str):
-        return _scrub_text(value, known)
-    if isinstance(value, dict):
-        return {
-            str(k): (REDACTED if _SECRET_NAME.search(str(k)) and v not in (None, "") else redact(v, known))
-            for k, v in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [redact(v, known) for v in value]
-    return value
+from core.redaction import redact
 
 
 def pretty_json(value: Any, *, redacted: bool = True, max_chars: int = 20_000) -> str:
@@ -90,10 +29,6 @@ def pretty_json(value: Any, *, redacted: bool = True, max_chars: int = 20_000) -
     if len(text) > max_chars:
         text = text[:max_chars] + "\n… (cut)"
     return format_html('<pre class="ops-json">{}</pre>', text)
-
-
-def usd(micros: int | None) -> str:
-    return "—" if micros is None else format_usd(micros)
 
 
 def percent(value: int | None) -> str:

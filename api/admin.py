@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from platform_api.models import IdempotencyRecord, OrganizationApiLimits
+from api.models import IdempotencyRecord, OrganizationApiLimits
 
 
 @admin.register(OrganizationApiLimits)

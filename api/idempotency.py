@@ -23,8 +23,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import Organization
-from platform_api.models import IdempotencyRecord, IdempotencyStatus
-from videogen.api_errors import ApiError
+from api.models import IdempotencyRecord, IdempotencyStatus
+from core.errors import ApiError
 
 HEADER = "Idempotency-Key"
 KEY_MAX_LENGTH = 255

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from videogen.outbound.rules import ResolvedURL, UnsafeURLError
+from core.outbound.rules import ResolvedURL, UnsafeURLError
 
 
 class PinnedTransport(httpx.HTTPTransport):

@@ -1,4 +1,7 @@
-"""One JSON error shape for the whole API: {"error": {"type", "code", "message", "param"}}."""
+"""The API's errors: domain refusals mapped to HTTP, DRF's errors reshaped, and JSON 404/500 for programs.
+
+Every error has one shape, `{"error": {"type", "code", "message", "param"}}` (see core.errors).
+"""
 
 from __future__ import annotations
 
@@ -11,42 +14,70 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from videogen.middleware import MACHINE_PATH_PREFIXES
+from billing.errors import InsufficientCredits, PricingError, SpendLimitExceeded, TooManyOpenHolds
+from billing.money import usd_string
+from core.errors import ApiError, ParamError, error_body, server_error_body
 
 logger = logging.getLogger(__name__)
 
 
-class ApiError(exceptions.APIException):
-    """An error with our type, code and the parameter it concerns."""
-
-    def __init__(
-        self,
-        status_code: int,
-        type: str,
-        code: str,
-        message: str,
-        *,
-        param: str | None = None,
-        extra: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(detail=message, code=code)
-        self.status_code = status_code
-        self.type = type
-        self.code = code
-        self.message = message
-        self.param = param
-        self.extra = extra or {}
-        self.headers = headers or {}
+# Where the clients are programs: Django's own 404 and 500 answer these paths in JSON.
+MACHINE_PATH_PREFIXES = ("/api/v1/", "/v1/", "/v2/", "/files/", "/hooks/", "/healthz", "/readyz")
+# How long a client refused for too many running jobs should wait before trying again.
+RUNNING_JOBS_RETRY_AFTER = 10
 
 
-def error_body(type: str, code: str, message: str, param: str | None = None, **extra: Any) -> dict[str, Any]:
-    return {"error": {"type": type, "code": code, "message": message, "param": param, **extra}}
-
-
-def server_error_body() -> dict[str, Any]:
-    """What a 500 says: that it happened, never what failed."""
-    return error_body("api_error", "internal_error", "Something went wrong on our side; it has been logged.")
+def api_error(exc: Exception) -> ApiError | None:
+    """The HTTP shape of a domain error (a refusal the rules made); None for anything else."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, ParamError):
+        # An id that names nothing in this organization is as unknown as a made-up one.
+        status_code = 404 if exc.rule == "not_found" else 400
+        return ApiError(status_code, "invalid_request_error", exc.rule, exc.message, param=exc.param)
+    if isinstance(exc, PricingError):
+        return ApiError(400, "invalid_request_error", "variant_not_available", str(exc), param="model")
+    if isinstance(exc, InsufficientCredits):
+        return ApiError(
+            402,
+            "insufficient_credits",
+            "insufficient_credits",
+            str(exc),
+            extra={
+                "currency": "usd",
+                "price": usd_string(exc.price_micros),
+                "price_micros": exc.price_micros,
+                "available": usd_string(exc.available_micros),
+                "available_micros": exc.available_micros,
+            },
+        )
+    if isinstance(exc, SpendLimitExceeded):
+        return ApiError(
+            402,
+            "spend_limit_exceeded",
+            f"{exc.limit}_limit_exceeded",
+            str(exc),
+            extra={
+                "limit": exc.limit,
+                "currency": "usd",
+                "limit_usd": usd_string(exc.limit_micros),
+                "limit_micros": exc.limit_micros,
+                "spent": usd_string(exc.spent_micros),
+                "spent_micros": exc.spent_micros,
+                "price": usd_string(exc.price_micros),
+                "price_micros": exc.price_micros,
+            },
+        )
+    if isinstance(exc, TooManyOpenHolds):
+        return ApiError(
+            429,
+            "rate_limit_error",
+            "too_many_running_jobs",
+            f"Your organization already has {exc.limit} generations queued or running; wait for one to finish.",
+            extra={"scope": "running_jobs", "limit": exc.limit},
+            headers={"Retry-After": str(RUNNING_JOBS_RETRY_AFTER)},
+        )
+    return None
 
 
 _DRF_TYPES = {
@@ -75,9 +106,9 @@ def _first_validation_error(detail: Any, prefix: str = "") -> tuple[str | None, 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, reshaped; anything unexpected becomes a 500 without internals."""
-    if isinstance(exc, ApiError):
-        body = error_body(exc.type, exc.code, exc.message, exc.param, **exc.extra)
-        return Response(body, status=exc.status_code, headers=exc.headers)
+    mapped = api_error(exc)
+    if mapped is not None:
+        return Response(mapped.body(), status=mapped.status_code, headers=mapped.headers)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     response = drf_exception_handler(exc, context)

@@ -1,0 +1,1 @@
+"""Pieces every app shares: errors, outbound HTTP, redaction, admin helpers. No models; imports no app."""
