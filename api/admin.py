@@ -26,3 +26,14 @@ class IdempotencyRecordAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+class ApiLimitsInline(admin.StackedInline):
+    """The organization's API limits (empty fields: the defaults)."""
+
+    model = OrganizationApiLimits
+    can_delete = False
+    max_num = 1
+    verbose_name = "API rate limits"
+    verbose_name_plural = "API rate limits (empty fields: the defaults)"
+    exclude = ["updated_at"]

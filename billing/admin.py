@@ -1,15 +1,28 @@
-"""Operators' view of money: prices are editable (in USD), every money record is read-only."""
+"""Operators' view of money: prices are editable (in USD), every money record is read-only.
+
+Also the credit parts of the organization page (composed in videogen/admin/organizations.py):
+the credit settings, the newest ledger entries, and the credit adjustment, which goes through
+credits_adjust with the staff user and a reason.
+"""
 
 from __future__ import annotations
 
+import re
+import uuid
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin
 from django.db.models import F, QuerySet
-from django.http import HttpRequest
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
 
+from accounts.models import Organization
+from billing.errors import BillingError
 from billing.models import (
     CreditAccount,
     Hold,
@@ -20,7 +33,19 @@ from billing.models import (
     TopUp,
 )
 from billing.money import format_usd, micros_to_decimal, usd_to_micros
-from core.admin import OrganizationFilter, ReadOnlyAdmin, link, pretty_json
+from billing.selectors import balance_get
+from billing.services import credit_settings_update, credits_adjust
+from core.admin import (
+    OrganizationFilter,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    Target,
+    applying,
+    change_url,
+    link,
+    operation_page,
+    pretty_json,
+)
 from videogen import catalog
 
 USD_FIELD = {"max_digits": 12, "decimal_places": 6, "min_value": Decimal(0)}
@@ -247,3 +272,174 @@ class StripeEventAdmin(ReadOnlyAdmin):
     @admin.display(description="payload")
     def payload_json(self, obj: StripeEvent) -> str:
         return pretty_json(obj.payload)
+
+
+# --- On the organization page (composed in videogen/admin/organizations.py) ------------------------
+
+LEDGER_INLINE_ROWS = 50
+MONEY_FIELD = {"max_digits": 12, "decimal_places": 6}
+
+
+class CreditSettingsForm(forms.ModelForm):
+    """The organization's alert threshold and monthly cap, in dollars; saved through credit_settings_update."""
+
+    low_balance_threshold_usd = forms.DecimalField(
+        label="Low-balance alert below (USD)", min_value=Decimal(0), **MONEY_FIELD
+    )
+    monthly_cap_usd = forms.DecimalField(
+        label="Monthly spend cap (USD)", required=False, min_value=Decimal(0), help_text="Empty: no cap.", **MONEY_FIELD
+    )
+
+    class Meta:
+        model = CreditAccount
+        fields: list[str] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        account = self.instance
+        self.initial["low_balance_threshold_usd"] = micros_to_decimal(account.low_balance_threshold_micros)
+        if account.monthly_cap_micros is not None:
+            self.initial["monthly_cap_usd"] = micros_to_decimal(account.monthly_cap_micros)
+
+
+class CreditInline(admin.StackedInline):
+    model = CreditAccount
+    form = CreditSettingsForm
+    can_delete = False
+    max_num = 1
+    verbose_name = "credit and spend cap"
+    verbose_name_plural = "credit and spend cap"
+    fields = ["balance", "held", "available", "low_balance_threshold_usd", "monthly_cap_usd"]
+    readonly_fields = ["balance", "held", "available"]
+
+    @admin.display(description="balance")
+    def balance(self, obj: CreditAccount) -> str:
+        return usd(obj.balance_micros) if obj.pk else "—"
+
+    @admin.display(description="held")
+    def held(self, obj: CreditAccount) -> str:
+        return usd(obj.held_micros) if obj.pk else "—"
+
+    @admin.display(description="available")
+    def available(self, obj: CreditAccount) -> str:
+        return usd(obj.available_micros) if obj.pk else "—"
+
+
+class RecentEntriesFormSet(BaseInlineFormSet):
+    """The newest entries only: an active customer has thousands."""
+
+    def get_queryset(self) -> QuerySet[LedgerEntry]:
+        if not hasattr(self, "_recent"):
+            self._recent = super().get_queryset()[:LEDGER_INLINE_ROWS]
+        return self._recent
+
+
+class LedgerEntryInline(ReadOnlyInline):
+    model = LedgerEntry
+    formset = RecentEntriesFormSet
+    ordering = ["-id"]
+    fields = ["created_at", "kind", "amount", "held_change", "balance_after", "job", "reason", "staff_user"]
+    readonly_fields = fields
+    verbose_name_plural = f"ledger (newest {LEDGER_INLINE_ROWS})"
+
+    @admin.display(description="generation")
+    def job(self, obj: LedgerEntry) -> str:
+        if not obj.reference:
+            return "—"
+        url = reverse("admin:videogen_generation_changelist") + "?" + urlencode({"q": obj.reference})
+        return format_html('<a href="{}">{}</a>', url, obj.reference)
+
+    @admin.display(description="amount")
+    def amount(self, obj: LedgerEntry) -> str:
+        return usd(obj.amount_micros)
+
+    @admin.display(description="held change")
+    def held_change(self, obj: LedgerEntry) -> str:
+        return usd(obj.held_delta_micros)
+
+    @admin.display(description="balance after")
+    def balance_after(self, obj: LedgerEntry) -> str:
+        return usd(obj.balance_after_micros)
+
+
+class AdjustCreditForm(forms.Form):
+    amount_usd = forms.DecimalField(
+        label="Amount (USD)",
+        help_text="Positive adds credit; negative takes it away (at most what is available).",
+        **MONEY_FIELD,
+    )
+    reason = forms.CharField(
+        max_length=300,
+        widget=forms.TextInput(attrs={"size": 60}),
+        help_text="Required; the ledger keeps it with your name.",
+    )
+    # One token per form: submitting the same form twice adjusts once.
+    token = forms.CharField(widget=forms.HiddenInput, initial=lambda: uuid.uuid4().hex)
+
+    def clean_amount_usd(self) -> Decimal:
+        amount = self.cleaned_data["amount_usd"]
+        if amount == 0:
+            raise forms.ValidationError("Enter an amount other than zero.")
+        return amount
+
+    def clean_token(self) -> str:
+        token = self.cleaned_data["token"]
+        if not re.fullmatch(r"[0-9a-f]{32}", token):
+            raise forms.ValidationError("Reload the page and try again.")
+        return token
+
+
+def credit_settings_save(formset: Any, organization: Organization) -> None:
+    """Save the credit inline through credit_settings_update (the only way the settings change)."""
+    formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+    for credit_form in formset.forms:
+        if not credit_form.has_changed():
+            continue
+        cap = credit_form.cleaned_data.get("monthly_cap_usd")
+        account = credit_settings_update(
+            organization=organization,
+            low_balance_threshold_micros=usd_to_micros(credit_form.cleaned_data["low_balance_threshold_usd"]),
+            monthly_cap_micros=None if cap is None else usd_to_micros(cap),
+        )
+        formset.changed_objects.append((account, credit_form.changed_data))
+
+
+def adjust_credit_page(model_admin: admin.ModelAdmin, request: HttpRequest, organization: Organization) -> HttpResponse:
+    """The adjust-credit operation: a form, then credits_adjust with the staff user and the reason."""
+    form = AdjustCreditForm(request.POST if applying(request) else None)
+    if form.is_bound and form.is_valid():
+        try:
+            entry = credits_adjust(
+                organization=organization,
+                amount_micros=usd_to_micros(form.cleaned_data["amount_usd"]),
+                reason=form.cleaned_data["reason"],
+                staff_user=request.user,
+                idempotency_key=f"adjust:admin:{form.cleaned_data['token']}",
+            )
+        except BillingError as exc:
+            form.add_error("amount_usd", str(exc))
+        else:
+            model_admin.message_user(
+                request, f"Adjusted the credit of {organization} by {usd(entry.amount_micros)} ({entry.public_id})."
+            )
+            return HttpResponseRedirect(change_url(organization))
+    balance = balance_get(organization)
+    return operation_page(
+        model_admin,
+        request,
+        action="adjust_credit",
+        title=f"Adjust the credit of {organization}",
+        intro="The change is booked in the ledger as a manual adjustment with your name and the reason.",
+        targets=[
+            Target(
+                label=str(organization),
+                detail=f"balance {usd(balance.balance_micros)}, held {usd(balance.held_micros)}, "
+                f"available {usd(balance.available_micros)}",
+                url=change_url(organization),
+            )
+        ],
+        selected=[],
+        form=form,
+        submit_label="Adjust credit",
+        cancel_url=change_url(organization),
+    )

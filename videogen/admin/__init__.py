@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from videogen.admin import generations, providers
+from videogen.admin import generations, organizations, providers
 
-__all__ = ["generations", "providers"]
+__all__ = ["generations", "organizations", "providers"]
