@@ -7,14 +7,14 @@ if [ ! -x .venv/bin/python ]; then
   echo "Creating the virtual environment in .venv ..."
   "$PYTHON" -m venv .venv
 fi
-# Reinstall only when the lock file changed since the last install.
+# The development lock: the run-time packages (requirements.lock) plus the test and lint tools.
+# Reinstall only when a lock file changed since the last install.
 stamp=.venv/.requirements.sha256
-want="$(sha256sum requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)"
+want="$(sha256sum requirements.lock requirements-dev.lock | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "Installing packages from requirements.lock ..."
+  echo "Installing packages from requirements-dev.lock ..."
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -r requirements.lock
-  .venv/bin/python -m pip install --quiet --no-deps -e .
+  .venv/bin/python -m pip install --quiet -r requirements-dev.lock
   echo "$want" > "$stamp"
 fi
 export DEBUG="${DEBUG:-1}"

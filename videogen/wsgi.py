@@ -1,4 +1,4 @@
-"""WSGI entry point (gunicorn)."""
+"""WSGI entry point, for WSGI servers; the product runs on ASGI (videogen.asgi)."""
 
 from __future__ import annotations
 
