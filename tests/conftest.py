@@ -137,6 +137,7 @@ def ensure_default_data() -> None:
     prices = importlib.import_module("billing.migrations.0002_default_price_rules")
     providers = importlib.import_module("videogen.migrations.0002_default_providers_and_schedules")
     roles = importlib.import_module("videogen.migrations.0003_operator_roles")
+    support_emails = importlib.import_module("outbox.migrations.0003_support_views_emails")
     from django.contrib.auth.models import Group
 
     from billing.models import PriceRule
@@ -146,6 +147,7 @@ def ensure_default_data() -> None:
     providers.forwards(django_apps, None)
     if not Group.objects.filter(name="Support").exists():
         roles.forwards(django_apps, None)
+        support_emails.forwards(django_apps, None)
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-APPS = ("core", "accounts", "webhooks", "billing", "api", "videogen")
+APPS = ("core", "outbox", "accounts", "webhooks", "billing", "api", "videogen")
 # Names that mean a private layer under Django: a handler of our own, the middleware chain, tuned
 # garbage collection, forced prepared statements.
 FORBIDDEN_NAMES = {"_middleware_chain", "_get_response_async", "load_middleware", "prepare_threshold", "freeze"}

@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "outbox",
     "accounts",
     "billing",
     "webhooks",
@@ -255,12 +256,16 @@ if EMAIL_HOST:
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Seconds each exchange with the SMTP server may take; an attempt in progress keeps its email
+# from the outbox sweep for ten times this (outbox.services.attempt_lease).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1, maximum=300)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Hailuo Studio <no-reply@localhost>")
 
 # --- Task queue (django-q2) -------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
 Q_CLUSTER = {
-    "name": "videogen",
+    # Also the name of the queue in Redis and the salt that signs tasks: every process of one site shares it.
+    "name": env_str("Q_CLUSTER_NAME", "videogen"),
     "workers": env_int("Q_WORKERS", 2, minimum=1),
     # A task may run at most `timeout` seconds; it is retried after `retry`.
     # timeout < retry so a slow task is never handed to a second worker while alive.

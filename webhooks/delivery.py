@@ -25,7 +25,7 @@ from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from core import outbound
-from webhooks import signing
+from webhooks import notifications, signing
 from webhooks.models import (
     AttemptOutcome,
     Delivery,
@@ -34,7 +34,7 @@ from webhooks.models import (
     DisabledReason,
     WebhookEndpoint,
 )
-from webhooks.services import enqueue_task, job_secret_ensure
+from webhooks.services import job_secret_ensure
 
 logger = logging.getLogger(__name__)
 
@@ -210,8 +210,8 @@ def _endpoint_failed(endpoint_id: int, answer: Answer, now: datetime) -> bool:
         endpoint.filter(failing_since__isnull=True).update(failing_since=now)
         reason, which = DisabledReason.FAILING, endpoint.filter(failing_since__lte=now - disable_after())
     if which.filter(enabled=True).update(enabled=False, disabled_reason=reason, disabled_at=now, updated_at=now):
-        transaction.on_commit(
-            lambda: enqueue_task("webhooks.tasks.endpoint_disabled_notify", endpoint_id, name=f"disabled-{endpoint_id}")
+        notifications.endpoint_disabled_email_queue(
+            WebhookEndpoint.objects.select_related("organization").get(pk=endpoint_id)
         )
         return True
     return not endpoint.filter(enabled=True).exists()

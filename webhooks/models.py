@@ -221,20 +221,3 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery.public_id} #{self.number}"
-
-
-class EmailNotification(models.Model):
-    """An email sent to an organization's owners and admins; `key` makes each one go out once."""
-
-    key = models.CharField(max_length=200, unique=True)
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="email_notifications")
-    kind = models.CharField(max_length=40)
-    subject = models.CharField(max_length=200)
-    recipients = models.JSONField(default=list)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"{self.kind} to {self.organization}"

@@ -1,20 +1,19 @@
 """Emails to an organization's owners and admins: credit running out, and a webhook endpoint we disabled.
 
-Each email has a key (the event, or the endpoint and when it was disabled)
-recorded in EmailNotification in the same transaction as the send, so a task
-run twice sends it once.
+Each email is queued in the outbox inside the transaction that records its
+cause (the event, the endpoint being disabled), under a key that makes it go
+out once: `outbox` sends it after the commit and retries it.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
 from accounts.models import Membership, Organization, Role
-from webhooks.models import DisabledReason, EmailNotification, Event, EventType, WebhookEndpoint
+from outbox.services import email_queue
+from webhooks.models import DisabledReason, Event, EventType, WebhookEndpoint
 
 SUBJECTS = {
     EventType.CREDITS_INSUFFICIENT: "A generation was refused: not enough credit in {org}",
@@ -33,38 +32,22 @@ def _link(name: str, *args: str) -> str:
     return settings.PUBLIC_BASE_URL + reverse(name, args=args)
 
 
-def _send_once(*, organization: Organization, key: str, kind: str, subject: str, body: str) -> bool:
-    """Send unless an email with this key went out already; True if sent now."""
-    recipients = admin_emails(organization)
-    if not recipients:
-        return False
-    try:
-        with transaction.atomic():
-            EmailNotification.objects.create(
-                key=key, organization=organization, kind=kind, subject=subject, recipients=recipients
-            )
-            # Inside the transaction: if sending fails, the record goes too and the task's retry sends it.
-            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
-    except IntegrityError:
-        return False
-    return True
-
-
-def event_notify(event: Event) -> bool:
-    """Email the admins about a credits.insufficient or credits.low event; True if an email was sent."""
+def event_email_queue(event: Event) -> bool:
+    """Queue the admins' email about a credits.insufficient or credits.low event; True if one was queued now."""
     if event.type not in SUBJECTS:
         return False
     organization = event.organization
     context = {"organization": organization, "event": event, "data": event.data, "billing_url": _link("billing:home")}
     body = render_to_string(f"webhooks/email/{event.type.replace('.', '_')}.txt", context)
     subject = SUBJECTS[event.type].format(org=organization.name)
-    return _send_once(
-        organization=organization, key=f"event:{event.public_id}", kind=event.type, subject=subject, body=body
+    queued = email_queue(
+        key=f"event:{event.public_id}", kind=event.type, to=admin_emails(organization), subject=subject, body=body
     )
+    return queued is not None
 
 
-def endpoint_disabled_notify(endpoint: WebhookEndpoint) -> bool:
-    """Email the admins that we disabled an endpoint (410 Gone, or failing for days); True if sent."""
+def endpoint_disabled_email_queue(endpoint: WebhookEndpoint) -> bool:
+    """Queue the admins' email that we disabled an endpoint (410 Gone, or failing for days); True if queued now."""
     if endpoint.enabled or endpoint.disabled_reason not in (DisabledReason.GONE, DisabledReason.FAILING):
         return False
     organization = endpoint.organization
@@ -77,4 +60,5 @@ def endpoint_disabled_notify(endpoint: WebhookEndpoint) -> bool:
     body = render_to_string("webhooks/email/endpoint_disabled.txt", context)
     subject = f"Webhook endpoint disabled in {organization.name}"
     key = f"endpoint-disabled:{endpoint.public_id}:{endpoint.disabled_at.isoformat()}"
-    return _send_once(organization=organization, key=key, kind="endpoint.disabled", subject=subject, body=body)
+    queued = email_queue(key=key, kind="endpoint.disabled", to=admin_emails(organization), subject=subject, body=body)
+    return queued is not None

@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from core import outbound
-from webhooks import signing
+from core.queue import enqueue_task
+from webhooks import notifications, signing
 from webhooks.errors import WebhookError
 from webhooks.models import (
     SUBSCRIBABLE_TYPES,
@@ -66,7 +67,7 @@ def event_record(
         if ids:
             transaction.on_commit(lambda: deliveries_enqueue(ids))
         if type in EMAILED_EVENT_TYPES:
-            transaction.on_commit(lambda: notifications_enqueue(event.pk))
+            notifications.event_email_queue(event)
     return event
 
 
@@ -92,19 +93,6 @@ def _delivery_create(
         next_attempt_at=now + FIRST_ATTEMPT_SAFETY_NET,
         created_at=now,
     )
-
-
-def enqueue_task(func: str, *args: Any, name: str) -> None:
-    from django_q.tasks import async_task
-
-    try:
-        async_task(func, *args, task_name=name)
-    except Exception:  # the sweep (or nobody, for an email) picks it up; never break the caller's commit
-        logger.exception("Could not enqueue %s%s", func, args)
-
-
-def notifications_enqueue(event_id: int) -> None:
-    enqueue_task("webhooks.tasks.event_notify", event_id, name=f"notify-{event_id}")
 
 
 def deliveries_enqueue(delivery_ids: list[int]) -> None:

@@ -25,13 +25,17 @@ def deliveries_sweep() -> int:
     return delivery.deliveries_sweep()
 
 
+# Queued by earlier releases, which sent these emails from a task; the outbox sends them now.
+# Each queues the same email under the same key, so one that went out already is not sent again.
+
+
 def event_notify(event_id: int) -> bool:
-    """Email the organization's admins about a credits event."""
+    """Queue the admins' email about a credits event (the email is sent by the outbox)."""
     event = Event.objects.select_related("organization").filter(pk=event_id).first()
-    return event is not None and notifications.event_notify(event)
+    return event is not None and notifications.event_email_queue(event)
 
 
 def endpoint_disabled_notify(endpoint_id: int) -> bool:
-    """Email the organization's admins that one of their endpoints was disabled."""
+    """Queue the admins' email that one of their endpoints was disabled (the email is sent by the outbox)."""
     endpoint = WebhookEndpoint.objects.select_related("organization").filter(pk=endpoint_id).first()
-    return endpoint is not None and notifications.endpoint_disabled_notify(endpoint)
+    return endpoint is not None and notifications.endpoint_disabled_email_queue(endpoint)

@@ -141,7 +141,7 @@ def allow_loopback(settings: Any) -> None:
 # --- A worker, run by hand ------------------------------------------------------------
 
 
-def run_queued_tasks(prefix: str = "webhooks.") -> list[Any]:
+def run_queued_tasks(prefix: str | tuple[str, ...] = ("webhooks.", "outbox.")) -> list[Any]:
     """Run the django-q2 tasks queued in the database broker whose function starts with `prefix`, like a worker."""
     results = []
     for queued in OrmQ.objects.order_by("pk"):

@@ -14,11 +14,12 @@ from rest_framework.test import APIClient
 from accounts.models import Organization, User
 from billing import services as billing_services
 from billing.errors import InsufficientCredits
+from outbox.models import Email
 from tests.webhooks.conftest import Receiver, run_queued_tasks, sweep_due_now
 from videogen.models import Generation
 from videogen.services import generations, pipeline, sweep
 from webhooks import services
-from webhooks.models import Delivery, EmailNotification, Event
+from webhooks.models import Delivery, Event
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("allow_loopback")]
 
@@ -204,7 +205,7 @@ def test_credits_insufficient_is_emailed_at_most_once_an_hour(
 
     assert Event.objects.filter(organization=org_a, type="credits.insufficient").count() == 2
     assert len(mailoutbox) == 2
-    assert EmailNotification.objects.filter(organization=org_a, kind="credits.insufficient").count() == 2
+    assert Email.objects.filter(kind="credits.insufficient", to=["alice@example.com"], status="sent").count() == 2
 
 
 def test_a_low_balance_emails_the_admins_and_reaches_subscribed_endpoints(
