@@ -1,8 +1,12 @@
-"""Probes for load balancers: /healthz (process alive), /readyz (database and broker reachable)."""
+"""Probes for load balancers: /healthz (process alive), /readyz (database, broker and storage reachable)."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
@@ -34,9 +38,26 @@ def _broker_ok() -> str | None:
     return None
 
 
+def _storage_ok() -> str | None:
+    """The bucket exists and answers us (S3: one HEAD request), or the media folder is writable (local).
+
+    A local folder that does not exist yet is fine: the first file saved creates it.
+    """
+    try:
+        if settings.STORAGE_BACKEND == "s3":
+            default_storage.connection.meta.client.head_bucket(Bucket=default_storage.bucket_name)
+            return None
+        location = Path(default_storage.location)
+        if location.exists() and not os.access(location, os.W_OK | os.X_OK):
+            return "storage: the media folder is not writable"
+    except Exception as exc:
+        return f"storage: {exc.__class__.__name__}"
+    return None
+
+
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
-    problems = [p for p in (_database_ok(), _broker_ok()) if p]
+    problems = [p for p in (_database_ok(), _broker_ok(), _storage_ok()) if p]
     if problems:
         return JsonResponse({"status": "unavailable", "problems": problems}, status=503)
     return JsonResponse({"status": "ok", "broker": "redis" if settings.REDIS_URL else "database"})

@@ -211,20 +211,52 @@ MEDIA_URL = "/media/"
 STORAGE_BACKEND = env_str("STORAGE_BACKEND", "local")
 if STORAGE_BACKEND not in {"local", "s3"}:
     raise ImproperlyConfigured(f"STORAGE_BACKEND must be 'local' or 's3'; got {STORAGE_BACKEND!r}.")
-if STORAGE_BACKEND == "s3":
-    _default_storage = {
+S3_REGION = env_str("S3_REGION", "us-east-1")
+# "virtual" (bucket.host/key, what AWS wants), "path" (host/bucket/key: MinIO, moto, most
+# S3-compatible servers on one host name), or "auto" (botocore decides).
+S3_ADDRESSING_STYLE = env_str("S3_ADDRESSING_STYLE", "auto")
+if S3_ADDRESSING_STYLE not in {"auto", "virtual", "path"}:
+    raise ImproperlyConfigured(f"S3_ADDRESSING_STYLE must be auto, virtual or path; got {S3_ADDRESSING_STYLE!r}.")
+
+
+def s3_storage(*, bucket: str, endpoint_url: str, region: str, access_key: str, secret_key: str, style: str) -> dict:
+    """The default storage on an S3-compatible service; presigned links use SigV4 in `region`."""
+    from botocore.config import Config
+
+    return {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
-            "bucket_name": env_str("S3_BUCKET", required=True),
-            "endpoint_url": env_str("S3_ENDPOINT_URL") or None,
-            "region_name": env_str("S3_REGION") or None,
-            "access_key": env_str("S3_ACCESS_KEY_ID") or None,
-            "secret_key": env_str("S3_SECRET_ACCESS_KEY") or None,
+            "bucket_name": bucket,
+            "endpoint_url": endpoint_url or None,
+            "region_name": region,
+            "access_key": access_key or None,
+            "secret_key": secret_key or None,
             "default_acl": None,
             "querystring_auth": True,
             "file_overwrite": False,
+            # SigV4 is the only signature every region accepts (SigV2 links fail outside the oldest ones).
+            # Short connect timeout and few retries: /readyz and uploads should fail fast, not hang.
+            "client_config": Config(
+                signature_version="s3v4",
+                region_name=region,
+                s3={"addressing_style": style},
+                connect_timeout=5,
+                read_timeout=60,
+                retries={"mode": "standard", "max_attempts": 3},
+            ),
         },
     }
+
+
+if STORAGE_BACKEND == "s3":
+    _default_storage = s3_storage(
+        bucket=env_str("S3_BUCKET", required=True),
+        endpoint_url=env_str("S3_ENDPOINT_URL"),
+        region=S3_REGION,
+        access_key=env_str("S3_ACCESS_KEY_ID"),
+        secret_key=env_str("S3_SECRET_ACCESS_KEY"),
+        style=S3_ADDRESSING_STYLE,
+    )
 else:
     _default_storage = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
@@ -241,7 +273,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 # Signed download links for videos, posters and uploads last this long.
 SIGNED_URL_TTL_SECONDS = env_int("SIGNED_URL_TTL_SECONDS", 24 * 3600, minimum=60)
-# Stored videos are deleted after this many days (0 keeps them forever).
+# Stored videos, and uploads no active job needs, are deleted after this many days (0 keeps them forever).
 OUTPUT_RETENTION_DAYS = env_int("OUTPUT_RETENTION_DAYS", 30, minimum=0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 30 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from videogen.models import Generation, Status
-from videogen.services import pipeline, sweep
+from videogen.services import pipeline, retention, sweep
 
 
 def generation_submit(generation_id: int) -> None:
@@ -42,7 +42,10 @@ def poller_ensure() -> None:
 
 
 def outputs_cleanup() -> int:
-    """Delete stored videos and posters past the retention period; returns how many jobs were cleaned."""
+    """Delete stored videos and posters, and uploads no active job needs, past the retention period; returns how many.
+
+    The rules are in videogen.services.retention.
+    """
     days = settings.OUTPUT_RETENTION_DAYS
     if not days:
         return 0
@@ -55,4 +58,4 @@ def outputs_cleanup() -> int:
                 field.storage.delete(field.name)
         Generation.objects.filter(pk=generation.pk).update(output_deleted_at=timezone.now())
         cleaned += 1
-    return cleaned
+    return cleaned + retention.uploads_delete_expired()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core import signing
 from django.core.files.storage import default_storage
+from django.utils.http import content_disposition_header
 
 _SALT = "videogen.files"
 
@@ -14,7 +15,11 @@ def signed_url(name: str, *, download_as: str = "") -> str:
     if not name:
         return ""
     if settings.STORAGE_BACKEND == "s3":
-        return default_storage.url(name, expire=settings.SIGNED_URL_TTL_SECONDS)
+        # S3 answers with this header itself, so a download keeps its name as it does from our own view.
+        parameters = (
+            {"ResponseContentDisposition": content_disposition_header(True, download_as)} if download_as else {}
+        )
+        return default_storage.url(name, parameters=parameters, expire=settings.SIGNED_URL_TTL_SECONDS)
     token = signing.TimestampSigner(salt=_SALT).sign_object({"n": name, "d": download_as})
     return f"{settings.PUBLIC_BASE_URL}/files/{token}"
 
