@@ -1,4 +1,4 @@
-"""Signed download links, output retention, and MiniMax's callback."""
+"""Signed download links with byte ranges, output retention, and MiniMax's callback."""
 
 from __future__ import annotations
 
@@ -30,6 +30,56 @@ def test_a_signed_link_serves_the_file_without_an_api_key(client: Client) -> Non
     assert b"".join(response.streaming_content).startswith(b"\x00\x00\x00\x18ftyp")
     download = client.get(_path(signed_url(name, download_as="gen_1.mp4")))
     assert 'attachment; filename="gen_1.mp4"' in download["Content-Disposition"]
+
+
+CLIP = bytes(range(256)) * 40  # 10,240 bytes
+
+
+@pytest.mark.parametrize(
+    ("header", "status", "content_range", "part"),
+    [
+        ("bytes=0-99", 206, "bytes 0-99/10240", slice(0, 100)),
+        ("bytes=10000-", 206, "bytes 10000-10239/10240", slice(10000, None)),
+        ("bytes=-240", 206, "bytes 10000-10239/10240", slice(10000, None)),
+        ("bytes=5000-99999", 206, "bytes 5000-10239/10240", slice(5000, None)),
+        ("bytes=-99999", 206, "bytes 0-10239/10240", slice(None)),
+        ("bytes=10239-10239", 206, "bytes 10239-10239/10240", slice(10239, None)),
+        (None, 200, None, slice(None)),
+        ("bytes=0-1,5-6", 200, None, slice(None)),  # several ranges: the whole file
+        ("items=0-5", 200, None, slice(None)),
+        ("bytes=20-10", 200, None, slice(None)),
+        ("bytes=-", 200, None, slice(None)),
+    ],
+)
+def test_a_signed_link_serves_the_byte_range_asked_for(
+    client: Client, header: str | None, status: int, content_range: str | None, part: slice
+) -> None:
+    name = default_storage.save("videos/org_x/clip.mp4", ContentFile(CLIP))
+    headers = {"Range": header} if header else {}
+
+    response = client.get(_path(signed_url(name)), headers=headers)
+
+    assert response.status_code == status
+    assert response["Accept-Ranges"] == "bytes"
+    assert response.get("Content-Range") == content_range
+    body = b"".join(response.streaming_content)
+    assert body == CLIP[part]
+    assert int(response["Content-Length"]) == len(body)
+
+
+@pytest.mark.parametrize("header", ["bytes=10240-", "bytes=99999-100000", "bytes=-0"])
+def test_a_range_past_the_end_is_416_with_the_size(client: Client, header: str) -> None:
+    name = default_storage.save("videos/org_x/clip.mp4", ContentFile(CLIP))
+    response = client.get(_path(signed_url(name)), headers={"Range": header})
+    assert response.status_code == 416
+    assert response["Content-Range"] == "bytes */10240"
+
+
+def test_a_range_with_if_range_gets_the_whole_file(client: Client) -> None:
+    name = default_storage.save("videos/org_x/clip.mp4", ContentFile(CLIP))
+    response = client.get(_path(signed_url(name)), headers={"Range": "bytes=0-9", "If-Range": '"stale"'})
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == CLIP
 
 
 def test_a_tampered_or_expired_link_is_404(client: Client, settings) -> None:
@@ -93,3 +143,21 @@ def test_under_asgi_a_signed_link_streams_the_file_in_chunks() -> None:
     assert response.is_async
     assert int(response["Content-Length"]) == len(payload)
     assert body == payload
+
+
+def test_under_asgi_a_byte_range_streams_in_chunks() -> None:
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    payload = bytes(range(256)) * 12288  # 3 MiB: the range spans several chunks
+    name = default_storage.save("videos/org_x/big.mp4", ContentFile(payload))
+
+    async def fetch() -> tuple[object, list[bytes]]:
+        response = await AsyncClient().get(_path(signed_url(name)), headers={"Range": "bytes=1000000-2600000"})
+        return response, [chunk async for chunk in response.streaming_content]
+
+    response, chunks = async_to_sync(fetch)()
+    assert response.status_code == 206
+    assert response["Content-Range"] == f"bytes 1000000-2600000/{len(payload)}"
+    assert len(chunks) > 1
+    assert b"".join(chunks) == payload[1000000:2600001]
