@@ -35,6 +35,7 @@ from videogen.providers.base import (
     UpstreamStatus,
 )
 from videogen.services import providers as provider_services
+from videogen.services.joblog import job_logged
 from videogen.services.state import finish_paid, finish_unpaid, generation_event, transition
 from videogen.services.uploads import upload_data_url
 
@@ -107,6 +108,7 @@ def _routes(generation: Generation) -> list:
     return [r for r in routes if provider_services.route_usable(r)]
 
 
+@job_logged
 def generation_submit(generation_id: int, adapters: Adapters | None = None) -> None:
     """Claim a queued job and hand it to the first provider route that accepts it."""
     generation = Generation.objects.filter(pk=generation_id).first()
@@ -195,6 +197,7 @@ def _started(generation: Generation, route, result: UpstreamResult, adapter: Pro
         _settle(generation, adapter, result)
 
 
+@job_logged
 def generation_poll(generation_id: int, adapters: Adapters) -> None:
     """Ask the provider about one running job and act on the answer (the sweep batches this)."""
     generation = Generation.objects.filter(pk=generation_id).first()
@@ -222,6 +225,7 @@ def upstream_poll(
         return exc
 
 
+@job_logged
 def generation_poll_failed(generation_id: int, exc: ProviderError) -> None:
     generation = Generation.objects.filter(pk=generation_id, status=Status.RUNNING).first()
     if generation is None:
@@ -246,6 +250,7 @@ def _reschedule(generation: Generation, retry_after: float | None) -> None:
     )
 
 
+@job_logged
 def generation_settle(generation_id: int, result: UpstreamResult, adapters: Adapters) -> None:
     """A poll said the job ended upstream: store the video and charge, or fail unpaid."""
     generation = Generation.objects.filter(pk=generation_id, status=Status.RUNNING).first()
@@ -341,6 +346,7 @@ def _cancel_quietly(adapter: ProviderAdapter, provider: str, upstream_id: str) -
         logger.info("Upstream cancel of %s at %s failed; it will expire there", upstream_id, provider)
 
 
+@job_logged
 def generation_cancel_upstream(generation_id: int) -> None:
     """After a customer's cancel or our timeout: ask the provider to stop, where it can."""
     generation = Generation.objects.filter(pk=generation_id).first()
@@ -355,6 +361,7 @@ def generation_cancel_upstream(generation_id: int) -> None:
         adapters.close()
 
 
+@job_logged
 def generation_recover_submit(generation_id: int, adapters: Adapters) -> None:
     """A worker died while submitting: retry where the provider dedupes submissions, else fail unpaid."""
     generation = Generation.objects.filter(pk=generation_id).first()
@@ -375,6 +382,7 @@ def generation_recover_submit(generation_id: int, adapters: Adapters) -> None:
     )
 
 
+@job_logged
 def generation_time_out(generation_id: int) -> bool:
     generation = Generation.objects.filter(pk=generation_id).first()
     if generation is None or generation.status not in ACTIVE_STATUSES:
