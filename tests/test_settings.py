@@ -44,6 +44,12 @@ def test_production_settings_start() -> None:
         ({"STORAGE_BACKEND": "ftp"}, "STORAGE_BACKEND"),
         ({"PUBLIC_BASE_URL": "videos.example.com"}, "PUBLIC_BASE_URL"),
         ({"SIGNUP_GRANT_USD": "free"}, "SIGNUP_GRANT_USD"),
+        ({"S3_ADDRESSING_STYLE": "dns"}, "S3_ADDRESSING_STYLE"),
+        ({"EMAIL_TIMEOUT": "0"}, "EMAIL_TIMEOUT"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
+        ({"METRICS_TOKEN": "short"}, "METRICS_TOKEN"),
+        ({"SENTRY_DSN": "not a dsn"}, "SENTRY_DSN"),
+        ({"SENTRY_TRACES_SAMPLE_RATE": "1.5"}, "SENTRY_TRACES_SAMPLE_RATE"),
     ],
 )
 def test_a_bad_setting_stops_start_up_naming_it(override: dict[str, str], variable: str) -> None:

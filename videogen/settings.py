@@ -440,6 +440,11 @@ LOGGING = {
     "loggers": {"httpx": {"level": "WARNING"}, "django-q": {"level": "WARNING"}},
 }
 
+# /metrics answers only "Authorization: Bearer <METRICS_TOKEN>"; empty turns it off (404).
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 16 characters long (or empty to turn /metrics off).")
+
 # Errors go to Sentry only when a DSN is set; nothing is initialised otherwise.
 SENTRY_DSN = env_str("SENTRY_DSN", "")
 SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "development" if DEBUG else "production")

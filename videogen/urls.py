@@ -5,7 +5,7 @@ from django.urls import include, path
 
 from accounts.api import MeView
 from billing import urls as billing_urls
-from videogen import callbacks, files_views, health, views
+from videogen import callbacks, files_views, health, metrics, views
 from videogen.api.schema import docs_view
 from webhooks import urls as webhooks_urls
 
@@ -29,6 +29,7 @@ urlpatterns = [
     path("hooks/minimax", callbacks.minimax_callback, name="minimax-callback"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     # Provider-compatible endpoints last: their paths (/v1/<slug>, /v2/...) are the providers' own.
     path("", include("videogen.compat.urls")),
