@@ -136,6 +136,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "videogen.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -418,6 +419,10 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_CONTENT_TYPE_NOSNIFF = True
+    # Served over HTTPS only (secure cookies): browsers are told to use nothing else, on every subdomain too.
+    if SESSION_COOKIE_SECURE:
+        SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600, minimum=0)
+        SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 
 # --- Logs and error tracking -------------------------------------------------------
 # plain: one readable line per record; json: one JSON object per line, with the request id,
