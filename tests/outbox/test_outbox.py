@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.db import transaction
+from django.test import Client
 from django.utils import timezone
 
 from outbox import services, tasks
@@ -127,3 +128,16 @@ def test_a_refused_email_is_retried_when_due_and_given_up_after_the_last_attempt
     make_due()
     assert services.emails_sweep() == 0
     assert smtp.messages == []
+
+
+def test_operators_find_an_email_by_recipient_and_read_it_in_the_admin(admin_client: Client) -> None:
+    email = queue(to=("dana@example.com",))
+    queue(key="other", to=("eve@example.com",))
+
+    found = admin_client.get("/admin/outbox/email/", {"q": "dana@"})
+    page = admin_client.get(f"/admin/outbox/email/{email.pk}/change/")
+
+    assert found.status_code == 200
+    assert found.context["cl"].result_count == 1
+    assert page.status_code == 200
+    assert "Welcome aboard." in page.content.decode()
