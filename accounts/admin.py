@@ -1,14 +1,21 @@
 """Operators' view of people: users, memberships, API keys and invitations.
 
 API keys show their prefix only and are revoked through the accounts
-service. The organization page is composed in videogen/admin/organizations.py
-from these inlines and the other apps'.
+service. A person's sign-in records (addresses, authenticators, sessions,
+Google or GitHub accounts) are read-only lists on their page, never showing
+an authenticator's secret; allauth's own admin pages for them are removed.
+The organization page is composed in videogen/admin/organizations.py from
+these inlines and the other apps'.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
+from allauth.usersessions.models import UserSession
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -62,6 +69,49 @@ class UserMembershipInline(ReadOnlyInline):
         return link(obj.organization)
 
 
+class SignInInline(ReadOnlyInline):
+    """Part of a person's page: whoever may see the person sees these too."""
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("accounts.view_user")
+
+
+class EmailAddressInline(SignInInline):
+    model = EmailAddress
+    fields = ["email", "primary", "verified"]
+    readonly_fields = fields
+    verbose_name_plural = "email addresses"
+
+
+class AuthenticatorInline(SignInInline):
+    model = Authenticator
+    # Not `data`: it holds the authenticator app's secret and the recovery codes' seed.
+    fields = ["type", "created_at", "last_used_at"]
+    readonly_fields = fields
+    verbose_name_plural = "two-factor authenticators"
+
+
+class UserSessionInline(SignInInline):
+    model = UserSession
+    fields = ["ip", "user_agent", "created_at", "last_seen_at"]
+    readonly_fields = fields
+    verbose_name_plural = "signed-in sessions"
+
+
+class SocialAccountInline(SignInInline):
+    model = SocialAccount
+    fields = ["provider", "uid", "date_joined", "last_login"]
+    readonly_fields = fields
+    verbose_name_plural = "Google and GitHub accounts"
+
+
+# Sign-in records are shown on the person's page instead (above); social sign-in apps come from
+# settings and their tokens are not stored.
+for _model in (EmailAddress, Authenticator, UserSession, SocialAccount, SocialApp, SocialToken):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     form = UserChangeForm
@@ -70,10 +120,11 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ["email", "name", "is_staff", "is_superuser", "is_active", "date_joined", "last_login"]
     list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
     search_fields = ["email", "name"]
-    inlines = [UserMembershipInline]
+    readonly_fields = ["signup_organization"]
+    inlines = [UserMembershipInline, EmailAddressInline, AuthenticatorInline, UserSessionInline, SocialAccountInline]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
-        ("Personal info", {"fields": ["name"]}),
+        ("Personal info", {"fields": ["name", "signup_organization"]}),
         ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
         ("Important dates", {"fields": ["last_login", "date_joined"]}),
     ]

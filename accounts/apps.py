@@ -1,8 +1,48 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import AppConfig
+from django.http import HttpRequest
+
+# Where the invitation page keeps the token of the invitation a visitor came with, so that sign-up
+# knows they were invited (and to which address).
+INVITATION_SESSION_KEY = "accounts_invitation"
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "Accounts and organizations"
+
+    def ready(self) -> None:
+        from allauth.account.signals import email_confirmed, user_signed_up
+        from django.contrib import admin
+
+        from accounts import staff
+
+        user_signed_up.connect(_signed_up, dispatch_uid="accounts-signed-up")
+        email_confirmed.connect(_email_confirmed, dispatch_uid="accounts-email-confirmed")
+        # Staff reach the admin through our sign-in, with two-factor authentication (accounts/staff.py).
+        admin.site.has_permission = staff.admin_has_permission  # type: ignore[method-assign]
+        admin.site.login = staff.admin_login(admin.site.login)  # type: ignore[method-assign]
+
+
+def _signed_up(sender: object, *, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    """After sign-up (the form, Google or GitHub): the person's workspace, and their credit if the address is proven."""
+    from accounts import services
+
+    invitation = None
+    token = request.session.get(INVITATION_SESSION_KEY) if request is not None else None
+    if token:
+        try:
+            invitation = services.invitation_for_token(token)
+        except services.AccountError:
+            invitation = None
+    services.user_signup_finish(user=user, invitation=invitation)
+    services.user_email_verified(user=user)
+
+
+def _email_confirmed(sender: object, *, request: HttpRequest, email_address: Any, **kwargs: Any) -> None:
+    from accounts import services
+
+    services.user_email_verified(user=email_address.user)

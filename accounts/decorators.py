@@ -7,10 +7,15 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+
+from accounts.permissions import Action, can
+from accounts.services import NotAllowed
+
+View = Callable[..., HttpResponse]
 
 
-def org_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def org_required(view: View) -> View:
     """Login required, and an active organization (users who left every org are sent to create one)."""
 
     @login_required
@@ -24,15 +29,22 @@ def org_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     return wrapper
 
 
-def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Owners and admins only; members are told why."""
+def refused(request: HttpRequest, exc: NotAllowed) -> HttpResponse:
+    """The page a person sees when their role does not allow what they tried (HTTP 403)."""
+    return render(request, "accounts/forbidden.html", {"reason": str(exc)}, status=403)
 
-    @org_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.membership.is_admin:
-            messages.error(request, "Only owners and admins of this organization can do that.")
-            return redirect("dashboard")
-        return view(request, *args, **kwargs)
 
-    return wrapper
+def role_required(action: Action) -> Callable[[View], View]:
+    """An active organization in which the person's role allows `action` (accounts.permissions); else 403."""
+
+    def decorator(view: View) -> View:
+        @org_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not can(request.membership.role, action):
+                return refused(request, NotAllowed(action, request.membership.organization))
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

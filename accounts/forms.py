@@ -1,41 +1,48 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm
+from django.http import HttpRequest
 
 from accounts.models import Role, User
 
 
 class SignupForm(forms.Form):
+    """What our sign-up form asks besides allauth's address and password."""
+
     name = forms.CharField(max_length=150, required=False, label="Your name")
-    email = forms.EmailField(label="Email")
-    password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), label="Password")
+    field_order = ["name", "email", "password1"]
 
-    def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this email already exists. Log in instead.")
-        return email
-
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        password = cleaned.get("password")
-        if password:
-            candidate = User(email=cleaned.get("email", ""), name=cleaned.get("name", ""))
-            try:
-                password_validation.validate_password(password, candidate)
-            except forms.ValidationError as exc:
-                self.add_error("password", exc)
-        return cleaned
-
-
-class LoginForm(AuthenticationForm):
-    username = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autofocus": True}))
+    def signup(self, request: HttpRequest, user: User) -> None:
+        user.name = self.cleaned_data["name"].strip()
+        user.save(update_fields=["name"])
 
 
 class OrganizationForm(forms.Form):
     name = forms.CharField(max_length=100, label="Organization name")
+
+
+class OrganizationDeleteForm(forms.Form):
+    confirm = forms.CharField(max_length=100, label="Type the organization's name to confirm")
+
+    def __init__(self, *args: object, organization_name: str, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.organization_name = organization_name
+
+    def clean_confirm(self) -> str:
+        value = self.cleaned_data["confirm"].strip()
+        if value != self.organization_name:
+            raise forms.ValidationError(f"Type {self.organization_name} exactly to delete it.")
+        return value
+
+
+class AccountDeleteForm(forms.Form):
+    confirm = forms.CharField(max_length=20, label="Type DELETE to confirm")
+
+    def clean_confirm(self) -> str:
+        value = self.cleaned_data["confirm"].strip()
+        if value != "DELETE":
+            raise forms.ValidationError("Type DELETE, in capitals, to delete your account.")
+        return value
 
 
 class InvitationForm(forms.Form):

@@ -55,6 +55,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # The workspace sign-up made for this person; it receives the welcome credit once their address is
+    # verified. Empty for people who signed up through an invitation, and for operators.
+    signup_organization = models.ForeignKey(
+        "Organization", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     objects = UserManager()
 
@@ -109,10 +114,6 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} in {self.organization} ({self.role})"
 
-    @property
-    def is_admin(self) -> bool:
-        return self.role in (Role.OWNER, Role.ADMIN)
-
 
 class Invitation(models.Model):
     public_id = models.CharField(max_length=40, unique=True, default=new_invitation_id, editable=False)
@@ -128,15 +129,25 @@ class Invitation(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            # Inviting an address again re-sends its open invitation instead of adding another.
+            models.UniqueConstraint(
+                fields=["organization", "email"],
+                condition=models.Q(accepted_at__isnull=True),
+                name="invitation_one_open_per_address",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Invitation for {self.email} to {self.organization}"
 
 
 class ApiKey(models.Model):
-    """A secret that lets a program act for an organization.
+    """A secret that lets a program act for an organization, with its creator's role in it.
 
-    Only the SHA-256 of the key is stored; the key itself is shown once.
+    Only the SHA-256 of the key is stored; the key itself is shown once. A key
+    stops working when its creator leaves the organization (it is revoked with
+    the membership) and acts with the creator's current role, never above it.
     """
 
     public_id = models.CharField(max_length=40, unique=True, default=new_key_id, editable=False)

@@ -1,17 +1,26 @@
-"""Every write to users, organizations, memberships, invitations and API keys."""
+"""Every write to users, organizations, memberships, invitations and API keys.
+
+Who may do what comes from accounts.permissions; the rules the table cannot
+say (only an owner makes or changes an owner, an organization keeps one
+owner, a key acts with its creator's role) are enforced here, under a lock
+on the organization's row so two changes to one team never interleave.
+"""
 
 from __future__ import annotations
 
 import secrets
 from datetime import timedelta
 
+from allauth.account.models import EmailAddress
+from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
-from accounts import signals
+from accounts import selectors, signals
 from accounts.models import ApiKey, Invitation, Membership, Organization, Role, User, token_hash
+from accounts.permissions import PERMISSIONS, Action, can, who_can
 
 KEY_PREFIX = "hs_"
 KEY_DISPLAY_CHARS = 10
@@ -21,6 +30,39 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 class AccountError(Exception):
     """A request the rules refuse; the message is shown to the person."""
+
+
+class NotAllowed(AccountError):
+    """The person's role in the organization does not allow the action."""
+
+    def __init__(self, action: Action, organization: Organization) -> None:
+        self.action = action
+        super().__init__(f"Only {who_can(action)} of {organization.name} can {PERMISSIONS[action].what}.")
+
+
+def require(membership: Membership, action: Action) -> None:
+    if not can(membership.role, action):
+        raise NotAllowed(action, membership.organization)
+
+
+def _lock(organization: Organization) -> None:
+    """Serialize changes to one organization's team (roles, removals, invitations)."""
+    Organization.objects.select_for_update().filter(pk=organization.pk).first()
+
+
+def _current(membership: Membership) -> Membership:
+    """The membership as it is now, read under the organization's lock."""
+    try:
+        return Membership.objects.select_related("user", "organization").get(pk=membership.pk)
+    except Membership.DoesNotExist:
+        raise AccountError(f"{membership.user.email} is no longer a member.") from None
+
+
+def _owner_count(organization: Organization) -> int:
+    return Membership.objects.filter(organization=organization, role=Role.OWNER).count()
+
+
+# --- Sign-up ------------------------------------------------------------------------------------
 
 
 def _unique_slug(name: str) -> str:
@@ -40,13 +82,57 @@ def organization_create(*, owner: User, name: str) -> Organization:
 
 
 @transaction.atomic
-def user_signup(*, email: str, password: str, name: str = "") -> User:
-    """Create a user with a personal organization; `user_signed_up` lets billing add the welcome credit."""
-    user = User.objects.create_user(email=email, password=password, name=name.strip())
-    label = name.strip() or email.split("@")[0]
+def user_signup_finish(*, user: User, invitation: Invitation | None = None) -> Organization | None:
+    """What sign-up adds to a new person: their own workspace.
+
+    Someone who signs up with the address an invitation was sent to joins that
+    organization instead (accepting the invitation) and gets no workspace,
+    hence no welcome credit.
+    """
+    if invitation is not None and invitation.email == user.email.lower():
+        return None
+    label = user.name.strip() or user.email.split("@")[0]
     organization = organization_create(owner=user, name=f"{label}'s workspace")
-    signals.user_signed_up.send(sender=User, user=user, organization=organization)
+    User.objects.filter(pk=user.pk).update(signup_organization=organization)
+    user.signup_organization = organization
+    return organization
+
+
+@transaction.atomic
+def user_signup(*, email: str, password: str | None, name: str = "") -> User:
+    """Create a user with their workspace, for scripts and tests (people sign up on the sign-up page).
+
+    The address is not verified yet: see `user_email_confirm`.
+    """
+    user = User.objects.create_user(email=email, password=password, name=name.strip())
+    user_signup_finish(user=user)
     return user
+
+
+def user_email_verified(*, user: User) -> None:
+    """The person proved an address is theirs: the workspace sign-up made for them may get the welcome credit.
+
+    `signals.signup_verified` tells billing, whose grant is keyed by the user,
+    so verifying a second address (or the same one twice) grants nothing more.
+    """
+    if user.signup_organization_id is None:
+        return
+    if not EmailAddress.objects.filter(user=user, verified=True).exists():
+        return
+    signals.signup_verified.send(sender=User, user=user, organization=user.signup_organization)
+
+
+@transaction.atomic
+def user_email_confirm(*, user: User) -> None:
+    """Record the user's address as verified and primary: for operators' commands, the demo and tests.
+
+    People verify theirs by the link in the email sign-up sends.
+    """
+    EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
+    user_email_verified(user=user)
+
+
+# --- Organizations --------------------------------------------------------------------------------
 
 
 @transaction.atomic
@@ -56,22 +142,108 @@ def organization_rename(*, organization: Organization, name: str) -> Organizatio
     return organization
 
 
-def invitation_create(*, organization: Organization, email: str, role: str, invited_by: User) -> tuple[Invitation, str]:
-    """Create an invitation; returns it with the raw token for the link (shown once)."""
+@transaction.atomic
+def organization_delete(*, actor: Membership) -> None:
+    """Delete the actor's organization with everything in it (jobs, keys, endpoints, credit)."""
+    organization = actor.organization
+    _lock(organization)
+    require(_current(actor), Action.ORGANIZATION_DELETE)
+    organization.delete()
+
+
+@transaction.atomic
+def user_delete(*, user: User) -> list[str]:
+    """Delete a person's account; returns the names of the organizations deleted with it.
+
+    Organizations where they are the only member go with everything in them;
+    from the others they leave, and the keys they created are revoked there (the
+    videos they made stay with the organization). Refused while they are the
+    last owner of an organization with other members.
+    """
+    for organization in Organization.objects.filter(memberships__user=user).order_by("pk"):
+        _lock(organization)
+    plan = selectors.account_deletion_plan(user)
+    if plan.blocking:
+        names = ", ".join(organization.name for organization in plan.blocking)
+        raise AccountError(
+            f"You are the last owner of {names}, which has other members: make one of them an owner "
+            "(or delete the organization) first."
+        )
+    api_keys_revoke_created_by(user=user)
+    for organization in plan.deleted:
+        organization.delete()
+    user.delete()
+    return [organization.name for organization in plan.deleted]
+
+
+# --- Members ----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def membership_change_role(*, actor: Membership, membership: Membership, role: str) -> Membership:
+    """Change a member's role; keys they created act with the new role from the next request."""
+    _lock(membership.organization)
+    actor, membership = _current(actor), _current(membership)
+    require(actor, Action.MEMBERS_CHANGE_ROLE)
+    if role not in Role.values:
+        raise AccountError("role: choose owner, admin or member.")
+    if Role.OWNER in (role, membership.role):
+        require(actor, Action.OWNERS_MANAGE)
+    if membership.role == Role.OWNER and role != Role.OWNER and _owner_count(membership.organization) <= 1:
+        raise AccountError("An organization needs at least one owner. Make someone else an owner first.")
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, actor: Membership, membership: Membership) -> int:
+    """Remove a member (or leave, when actor is the member); their API keys in the organization are revoked.
+
+    Returns how many keys were revoked. The last owner cannot leave.
+    """
+    _lock(membership.organization)
+    actor, membership = _current(actor), _current(membership)
+    if actor.pk != membership.pk:
+        require(actor, Action.MEMBERS_REMOVE)
+        if membership.role == Role.OWNER:
+            require(actor, Action.OWNERS_MANAGE)
+    if membership.role == Role.OWNER and _owner_count(membership.organization) <= 1:
+        raise AccountError("The last owner cannot leave. Make someone else an owner first.")
+    revoked = api_keys_revoke_created_by(user=membership.user, organization=membership.organization)
+    membership.delete()
+    return revoked
+
+
+# --- Invitations --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def invitation_create(*, actor: Membership, email: str, role: str) -> tuple[Invitation, str]:
+    """Invite an address; returns the invitation with the raw token for the link (shown once).
+
+    An address with an open invitation gets it again, with a new link (the
+    earlier link stops working) and the role chosen now.
+    """
+    organization = actor.organization
+    _lock(organization)
+    actor = _current(actor)
+    require(actor, Action.MEMBERS_INVITE)
     email = email.strip().lower()
+    if role not in Role.values:
+        raise AccountError("role: choose owner, admin or member.")
     if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
         raise AccountError(f"{email} is already a member.")
-    if role not in Role.values:
-        raise AccountError("Choose a valid role.")
+    existing = Invitation.objects.filter(organization=organization, email=email, accepted_at__isnull=True).first()
+    if Role.OWNER in (role, existing.role if existing else None):
+        require(actor, Action.OWNERS_MANAGE)
     token = secrets.token_urlsafe(32)
-    invitation = Invitation.objects.create(
-        organization=organization,
-        email=email,
-        role=role,
-        token_hash=token_hash(token),
-        invited_by=invited_by,
-        expires_at=timezone.now() + INVITATION_TTL,
-    )
+    invitation = existing or Invitation(organization=organization, email=email)
+    invitation.role = role
+    invitation.token_hash = token_hash(token)
+    invitation.invited_by = actor.user
+    invitation.expires_at = timezone.now() + INVITATION_TTL
+    invitation.save()
     return invitation, token
 
 
@@ -87,58 +259,71 @@ def invitation_for_token(token: str) -> Invitation:
     return invitation
 
 
+class WrongAddress(AccountError):
+    """The invitation was sent to an address the signed-in person has not verified."""
+
+
 @transaction.atomic
 def invitation_accept(*, token: str, user: User) -> Membership:
-    """Join the organization; the conditional update makes a link single-use even under races."""
+    """Join the organization with the address the invitation was sent to (verified).
+
+    The conditional update makes a link single-use even under races; the other
+    open invitations in the organization for the person's verified addresses close.
+    """
     invitation = invitation_for_token(token)
+    addresses = set(EmailAddress.objects.filter(user=user, verified=True).values_list("email", flat=True))
+    addresses = {address.lower() for address in addresses}
+    if invitation.email not in addresses:
+        raise WrongAddress(
+            f"This invitation was sent to {invitation.email}, and you are signed in as {user.email}. "
+            f"Sign in with {invitation.email} (or add and verify it on your account page) to accept it."
+        )
     claimed = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(
         accepted_at=timezone.now(), accepted_by=user
     )
     if not claimed:
         raise AccountError("This invitation has already been used.")
+    Invitation.objects.filter(
+        organization=invitation.organization, email__in=addresses, accepted_at__isnull=True
+    ).delete()
     membership, _ = Membership.objects.get_or_create(
         user=user, organization=invitation.organization, defaults={"role": invitation.role}
     )
     return membership
 
 
-def invitation_revoke(*, invitation: Invitation) -> None:
+@transaction.atomic
+def invitation_revoke(*, actor: Membership, invitation: Invitation) -> None:
+    _lock(invitation.organization)
+    actor = _current(actor)
+    require(actor, Action.MEMBERS_INVITE)
+    if invitation.role == Role.OWNER:
+        require(actor, Action.OWNERS_MANAGE)
     invitation.delete()
 
 
-def _owner_count(organization: Organization) -> int:
-    return Membership.objects.select_for_update().filter(organization=organization, role=Role.OWNER).count()
+def invitation_send(*, invitation: Invitation, link: str) -> None:
+    """Email the invitation link."""
+    inviter = invitation.invited_by.get_full_name() if invitation.invited_by else "A teammate"
+    send_mail(
+        subject=f"You are invited to {invitation.organization.name}",
+        message=(
+            f"{inviter} invited you to join {invitation.organization.name} as {invitation.role}.\n\n"
+            f"Accept the invitation: {link}\n\n"
+            f"The link works once, for {invitation.email} only, and expires in {INVITATION_TTL.days} days."
+        ),
+        from_email=None,
+        recipient_list=[invitation.email],
+    )
 
 
-def _require_owner(actor: Membership) -> None:
-    if actor.role != Role.OWNER:
-        raise AccountError("Only owners can change roles or remove members.")
+# --- API keys -------------------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def membership_change_role(*, actor: Membership, membership: Membership, role: str) -> Membership:
-    _require_owner(actor)
-    if role not in Role.values:
-        raise AccountError("Choose a valid role.")
-    if membership.role == Role.OWNER and role != Role.OWNER and _owner_count(membership.organization) <= 1:
-        raise AccountError("An organization needs at least one owner.")
-    membership.role = role
-    membership.save(update_fields=["role"])
-    return membership
-
-
-@transaction.atomic
-def membership_remove(*, actor: Membership, membership: Membership) -> None:
-    """Remove a member; anyone may leave, owners may remove others; the last owner stays."""
-    if actor.pk != membership.pk:
-        _require_owner(actor)
-    if membership.role == Role.OWNER and _owner_count(membership.organization) <= 1:
-        raise AccountError("The last owner cannot leave. Make someone else an owner first.")
-    membership.delete()
-
-
-def api_key_create(*, organization: Organization, name: str, created_by: User | None = None) -> tuple[ApiKey, str]:
-    """Create a key; returns it with the raw secret, which is never stored or shown again."""
+def api_key_create(*, organization: Organization, name: str, created_by: User) -> tuple[ApiKey, str]:
+    """Create a key acting for `created_by` (a member); returns it with the raw secret, never stored or shown again."""
+    if not Membership.objects.filter(organization=organization, user=created_by).exists():
+        raise AccountError(f"{created_by.email} is not a member of {organization.name}.")
     raw = KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey.objects.create(
         organization=organization,
@@ -154,6 +339,21 @@ def api_key_revoke(*, api_key: ApiKey) -> None:
     ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
+def api_key_revoke_as(*, actor: Membership, api_key: ApiKey) -> None:
+    """Revoke a key from the web app: anyone their own keys, owners and admins everyone's."""
+    if api_key.created_by_id != actor.user_id:
+        require(actor, Action.API_KEYS_ALL)
+    api_key_revoke(api_key=api_key)
+
+
+def api_keys_revoke_created_by(*, user: User, organization: Organization | None = None) -> int:
+    """Revoke the keys `user` created (in one organization, or everywhere); returns how many."""
+    keys = ApiKey.objects.filter(created_by=user, revoked_at__isnull=True)
+    if organization is not None:
+        keys = keys.filter(organization=organization)
+    return keys.update(revoked_at=timezone.now())
+
+
 def api_key_hash(raw: str) -> str | None:
     """The hash a key with this raw secret is stored under; None for what cannot be one of our keys."""
     if not raw.startswith(KEY_PREFIX) or len(raw) > 200:
@@ -162,11 +362,25 @@ def api_key_hash(raw: str) -> str | None:
 
 
 def api_key_authenticate(raw: str) -> ApiKey | None:
-    """The active key (with its organization) for a raw secret, recording its use at most once a minute."""
+    """The active key (with its organization) for a raw secret, recording its use at most once a minute.
+
+    Every API surface authenticates here. A key answers only while its creator
+    is still a member of its organization; the creator's role is read in the
+    same statement (`creator_role`, see accounts.selectors.api_key_role).
+    """
     key_hash = api_key_hash(raw)
     if key_hash is None:
         return None
-    key = ApiKey.objects.select_related("organization").filter(key_hash=key_hash, revoked_at__isnull=True).first()
+    key = (
+        ApiKey.objects.select_related("organization")
+        .filter(
+            key_hash=key_hash,
+            revoked_at__isnull=True,
+            created_by__memberships__organization=F("organization"),
+        )
+        .annotate(creator_role=F("created_by__memberships__role"))
+        .first()
+    )
     if key is None:
         return None
     api_key_used(key)
@@ -181,19 +395,3 @@ def api_key_used(key: ApiKey) -> None:
             Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
         ).update(last_used_at=now)
         key.last_used_at = now
-
-
-def invitation_send(*, invitation: Invitation, link: str) -> None:
-    """Email the invitation link (console backend in development)."""
-    from django.core.mail import send_mail
-
-    inviter = invitation.invited_by.get_full_name() if invitation.invited_by else "A teammate"
-    send_mail(
-        subject=f"You are invited to {invitation.organization.name}",
-        message=(
-            f"{inviter} invited you to join {invitation.organization.name} as {invitation.role}.\n\n"
-            f"Accept the invitation: {link}\n\nThe link works once and expires in {INVITATION_TTL.days} days."
-        ),
-        from_email=None,
-        recipient_list=[invitation.email],
-    )

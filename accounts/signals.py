@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.dispatch import Signal
 
-# A person signed up and got a personal organization: sent with `user` and `organization`, inside the
-# transaction that created them (billing grants the welcome credit in it).
-user_signed_up = Signal()
+# A person who signed up has a verified address: sent with `user` and `organization` (the workspace
+# sign-up made for them) each time one of their addresses is verified. Billing grants the welcome
+# credit on it, once per person.
+signup_verified = Signal()

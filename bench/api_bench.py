@@ -126,7 +126,7 @@ def prepare(env: dict[str, str]) -> dict[str, str]:
     OrganizationApiLimits.objects.create(
         organization=org, key_requests_per_minute=10**8, org_requests_per_minute=10**8, max_running_jobs=10**8
     )
-    _, raw = accounts.api_key_create(organization=org, name="bench")
+    _, raw = accounts.api_key_create(organization=org, name="bench", created_by=user)
     params = {"prompt": "a slow pan over a harbour", "duration": 6}
     job = generation_create(organization=org, model="hailuo-02-fast", params=params)
     hang = generation_create(organization=org, model="hailuo-02-fast", params={**params, "prompt": "sandbox:hang"})

@@ -101,7 +101,7 @@ def prepare_database(env: dict[str, str]) -> tuple[str, str, int]:
 
     user = accounts.user_signup(email=f"bench-{secrets.token_hex(4)}@example.com", password=secrets.token_hex(16))
     org = Membership.objects.get(user=user).organization
-    _key, raw = accounts.api_key_create(organization=org, name="compat wait bench")
+    _key, raw = accounts.api_key_create(organization=org, name="compat wait bench", created_by=user)
     billing.credits_grant(
         organization=org, amount_micros=10_000_000_000, kind="grant", idempotency_key=f"bench:{org.public_id}"
     )

@@ -10,12 +10,12 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
-        from accounts.signals import user_signed_up
+        from accounts.signals import signup_verified
 
-        user_signed_up.connect(_grant_signup_credit, dispatch_uid="billing-signup-grant")
+        signup_verified.connect(_grant_signup_credit, dispatch_uid="billing-signup-grant")
 
 
-def _grant_signup_credit(sender: object, *, organization: Any, **kwargs: Any) -> None:
+def _grant_signup_credit(sender: object, *, user: Any, organization: Any, **kwargs: Any) -> None:
     from billing.services import credits_grant_signup
 
-    credits_grant_signup(organization=organization)
+    credits_grant_signup(user=user, organization=organization)

@@ -173,8 +173,12 @@ def credits_grant(
     return entry
 
 
-def credits_grant_signup(*, organization: Organization) -> None:
-    """The configurable welcome credit (SIGNUP_GRANT_USD) that lets a new user try the product."""
+def credits_grant_signup(*, user: User, organization: Organization) -> None:
+    """The configurable welcome credit (SIGNUP_GRANT_USD) that lets a new person try the product.
+
+    Given when their address is verified, into the workspace sign-up made for
+    them; keyed by the user, so each person gets it once.
+    """
     amount = usd_to_micros(settings.SIGNUP_GRANT_USD)
     if amount <= 0:
         return
@@ -182,7 +186,7 @@ def credits_grant_signup(*, organization: Organization) -> None:
         organization=organization,
         amount_micros=amount,
         kind=EntryKind.GRANT,
-        idempotency_key=f"signup:{organization.public_id}",
+        idempotency_key=f"signup:user:{user.pk}",
         reason="Sign-up grant",
     )
 

@@ -13,7 +13,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from accounts.decorators import admin_required, org_required
+from accounts.decorators import role_required
+from accounts.permissions import Action, can
 from billing import payments, selectors, services, stripe_api
 from billing.errors import BillingError
 from billing.forms import CreditSettingsForm, TopUpForm
@@ -25,7 +26,7 @@ logger = logging.getLogger(__name__)
 LEDGER_PAGE_SIZE = 25
 
 
-@org_required
+@role_required(Action.BILLING_VIEW)
 def billing_home(request: HttpRequest) -> HttpResponse:
     organization = request.membership.organization
     account = services.account_for(organization)
@@ -50,12 +51,12 @@ def billing_home(request: HttpRequest) -> HttpResponse:
         "topup_form": TopUpForm(),
         "settings_form": settings_form,
         "prices": selectors.price_list(catalog.all_variants()),
-        "can_manage": request.membership.is_admin,
+        "can_manage": can(request.membership.role, Action.BILLING_MANAGE),
     }
     return render(request, "billing/billing.html", context)
 
 
-@admin_required
+@role_required(Action.BILLING_MANAGE)
 @require_POST
 def topup_start(request: HttpRequest) -> HttpResponse:
     """Send an owner or admin to Stripe Checkout for the chosen amount."""
@@ -75,14 +76,14 @@ def topup_start(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(url, status=303)
 
 
-@org_required
+@role_required(Action.BILLING_VIEW)
 def topup_return(request: HttpRequest, public_id: str, outcome: str) -> HttpResponse:
     """Where Stripe sends the buyer back: the credit appears once Stripe's webhook confirms the payment."""
     topup = selectors.topup_get(request.membership.organization, public_id)
     return render(request, "billing/topup_return.html", {"topup": topup, "outcome": outcome})
 
 
-@admin_required
+@role_required(Action.BILLING_MANAGE)
 @require_POST
 def settings_update(request: HttpRequest) -> HttpResponse:
     form = CreditSettingsForm(request.POST)

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import importlib
 import os
+import secrets
+import struct
+import time
 
 import pytest
+from allauth.mfa.models import Authenticator
+from allauth.mfa.utils import encrypt
 from django.apps import apps as django_apps
 from django.conf import settings
+from django.core.cache import cache
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -29,9 +38,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+def verified_user(email: str, name: str) -> User:
+    """Someone who signed up and followed the link in their email: a workspace with the sign-up grant."""
+    user = services.user_signup(email=email, password=PASSWORD, name=name)
+    services.user_email_confirm(user=user)
+    return user
+
+
+def member_of(organization: Organization, email: str, role: str, name: str = "") -> User:
+    """A verified person who joined `organization` with `role` (and has no workspace of their own)."""
+    user = User.objects.create_user(email=email, password=PASSWORD, name=name)
+    services.user_email_confirm(user=user)
+    Membership.objects.create(user=user, organization=organization, role=role)
+    return user
+
+
+def staff_user(email: str, **flags: bool) -> User:
+    """An operator account the way create_operator makes one (verified address, staff)."""
+    user = User.objects.create_user(email=email, password=PASSWORD, is_staff=True, **flags)
+    services.user_email_confirm(user=user)
+    return user
+
+
 @pytest.fixture
 def alice(db: None) -> User:
-    return services.user_signup(email="alice@example.com", password=PASSWORD, name="Alice")
+    return verified_user("alice@example.com", "Alice")
 
 
 @pytest.fixture
@@ -41,14 +72,12 @@ def org_a(alice: User) -> Organization:
 
 @pytest.fixture
 def bob(org_a: Organization) -> User:
-    user = User.objects.create_user(email="bob@example.com", password=PASSWORD, name="Bob")
-    Membership.objects.create(user=user, organization=org_a, role=Role.MEMBER)
-    return user
+    return member_of(org_a, "bob@example.com", Role.MEMBER, name="Bob")
 
 
 @pytest.fixture
 def carol(db: None) -> User:
-    return services.user_signup(email="carol@example.com", password=PASSWORD, name="Carol")
+    return verified_user("carol@example.com", "Carol")
 
 
 @pytest.fixture
@@ -157,6 +186,9 @@ def _default_data(request: pytest.FixtureRequest) -> None:
         return
     request.getfixturevalue("_django_db_helper")
     ensure_default_data()
+    # The shared cache (sign-in rate limits, used one-time codes) is a database table, which the flush
+    # after a transactional test leaves as it is.
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -165,6 +197,42 @@ def _fresh_rate_limits() -> None:
     from api import ratelimit
 
     ratelimit.limits_cache_clear()
+
+
+# --- Two-factor authentication ---------------------------------------------------------
+
+
+def totp_code(secret: str, at: float | None = None) -> str:
+    """The RFC 6238 code (SHA-1, 30 s, 6 digits) an authenticator app shows for a base32 secret."""
+    counter = int((time.time() if at is None else at) // 30)
+    digest = hmac.new(base64.b32decode(secret, casefold=True), struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+    return f"{value % 1_000_000:06d}"
+
+
+def totp_enrol(user: User) -> str:
+    """Give the user an authenticator app; returns its secret."""
+    secret = base64.b32encode(secrets.token_bytes(20)).decode()
+    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": encrypt(secret)})
+    return secret
+
+
+def mfa_login(user: User, password: str = PASSWORD) -> Client:
+    """A browser session signed in the way staff must: password, then a code from the authenticator app."""
+    secret = totp_enrol(user)
+    client = Client()
+    response = client.post("/accounts/login/", {"login": user.email, "password": password})
+    assert response.status_code == 302 and response["Location"] == "/accounts/2fa/authenticate/", response
+    response = client.post("/accounts/2fa/authenticate/", {"code": totp_code(secret)})
+    assert response.status_code == 302, response.content.decode()
+    return client
+
+
+@pytest.fixture
+def admin_client(db: None) -> Client:
+    """pytest-django's superuser client, signed in the way the admin requires (with an authenticator app)."""
+    return mfa_login(staff_user("admin@example.com", is_superuser=True))
 
 
 # --- Browser tests ------------------------------------------------------------------

@@ -127,6 +127,11 @@ INSTALLED_APPS = [
     "django_q",
     "core",
     "outbox",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.usersessions",
     "accounts",
     "billing",
     "webhooks",
@@ -142,6 +147,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.ActiveOrganizationMiddleware",
@@ -210,7 +217,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "login"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "home"
 
@@ -310,8 +321,80 @@ else:
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1, maximum=300)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Hailuo Studio <no-reply@localhost>")
 
-# --- Task queue (django-q2) -------------------------------------------------
+# --- Shared cache ---------------------------------------------------------------
+# Sign-in rate limits and used one-time codes must be seen by every web process: Redis when
+# REDIS_URL is set, else a database table (made by `manage.py createcachetable`).
 REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "videogen-cache",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cache_entries"}}
+
+# --- Sign-up, sign-in and multi-factor authentication (django-allauth) --------------
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupForm"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+# No page or message says whether an address has an account.
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+# Changing the address or the password, and deleting the account, need a sign-in in the last 5 minutes.
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "Hailuo Studio: "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PUBLIC_BASE_URL.startswith("https://") else "http"
+ACCOUNT_RATE_LIMITS = {
+    # Failed sign-ins: 5 per address per 5 minutes, 10 a minute per client address.
+    "login_failed": "10/m/ip,5/5m/key",
+    "login": "30/m/ip",
+    # New accounts: 5 an hour per client address.
+    "signup": "5/h/ip",
+    # Password-reset emails: 3 an hour per address, 20 a minute per client address.
+    "reset_password": "20/m/ip,3/h/key",
+    "reset_password_from_key": "20/m/ip",
+    # Verification emails: one per address every 3 minutes.
+    "confirm_email": "1/3m/key",
+}
+# How many proxies in front of the web servers append to X-Forwarded-For: the rate limits key on
+# the client's address, not the proxy's.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_TOTP_ISSUER = "Hailuo Studio"
+# Security keys need HTTPS, except on localhost in development.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+USERSESSIONS_TRACK_ACTIVITY = True
+
+# Sign-in with Google and GitHub: each appears once its client id and secret are set.
+SOCIALACCOUNT_PROVIDERS: dict[str, dict] = {}
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+_SOCIAL_LOGINS = {
+    "google": (env_str("GOOGLE_CLIENT_ID", ""), env_str("GOOGLE_CLIENT_SECRET", ""), ["profile", "email"]),
+    "github": (env_str("GITHUB_CLIENT_ID", ""), env_str("GITHUB_CLIENT_SECRET", ""), ["user:email"]),
+}
+for _provider, (_client_id, _client_secret, _scope) in _SOCIAL_LOGINS.items():
+    if bool(_client_id) != bool(_client_secret):
+        raise ImproperlyConfigured(
+            f"{_provider.upper()}_CLIENT_ID and {_provider.upper()}_CLIENT_SECRET must be set together."
+        )
+    if _client_id:
+        INSTALLED_APPS.append(f"allauth.socialaccount.providers.{_provider}")
+        SOCIALACCOUNT_PROVIDERS[_provider] = {
+            "APPS": [{"client_id": _client_id, "secret": _client_secret, "key": ""}],
+            "SCOPE": _scope,
+        }
+
+# --- Task queue (django-q2) -------------------------------------------------
 Q_CLUSTER = {
     # Also the name of the queue in Redis and the salt that signs tasks: every process of one site shares it.
     "name": env_str("Q_CLUSTER_NAME", "videogen"),

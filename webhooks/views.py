@@ -1,6 +1,6 @@
 """Webhook pages: endpoints, their secrets and delivery logs, replays and test events.
 
-Everyone in the organization can read; owners and admins manage. A secret is
+Who may read and who may manage is accounts.permissions. A secret is
 shown once, on the page after it was created or rotated (carried there in the
 session and removed as it is shown).
 """
@@ -15,7 +15,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.decorators import admin_required, org_required
+from accounts.decorators import role_required
+from accounts.permissions import Action, can
 from webhooks import selectors, services, signing
 from webhooks.delivery import disable_after
 from webhooks.errors import WebhookError
@@ -41,15 +42,17 @@ def _take_once(request: HttpRequest, owner: str) -> str | None:
     return held["secret"]
 
 
-@org_required
+@role_required(Action.WEBHOOKS_VIEW)
 def endpoint_list(request: HttpRequest) -> HttpResponse:
     organization = request.membership.organization
+    role = request.membership.role
     context = {
         "endpoints": selectors.endpoints_list(organization),
         "job_deliveries": selectors.job_deliveries(organization)[:RECENT_JOB_DELIVERIES],
         "job_secret": selectors.job_secret_find(organization),
-        "new_job_secret": _take_once(request, JOB_SECRET) if request.membership.is_admin else None,
-        "can_manage": request.membership.is_admin,
+        "new_job_secret": _take_once(request, JOB_SECRET) if can(role, Action.WEBHOOKS_JOB_SECRET) else None,
+        "can_manage": can(role, Action.WEBHOOKS_MANAGE),
+        "can_read_job_secret": can(role, Action.WEBHOOKS_JOB_SECRET),
     }
     return render(request, "webhooks/list.html", context)
 
@@ -60,7 +63,7 @@ def _form_error(form: EndpointForm, exc: WebhookError) -> None:
     form.add_error(field, message)
 
 
-@admin_required
+@role_required(Action.WEBHOOKS_MANAGE)
 def endpoint_create(request: HttpRequest) -> HttpResponse:
     form = EndpointForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -80,21 +83,22 @@ def endpoint_create(request: HttpRequest) -> HttpResponse:
     return render(request, "webhooks/form.html", {"form": form, "endpoint": None})
 
 
-@org_required
+@role_required(Action.WEBHOOKS_VIEW)
 def endpoint_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     endpoint = selectors.endpoint_get(request.membership.organization, public_id)
     deliveries = Paginator(selectors.endpoint_deliveries(endpoint), DELIVERIES_PAGE_SIZE)
+    can_manage = can(request.membership.role, Action.WEBHOOKS_MANAGE)
     context = {
         "endpoint": endpoint,
         "deliveries": deliveries.get_page(request.GET.get("page")),
-        "new_secret": _take_once(request, endpoint.public_id) if request.membership.is_admin else None,
-        "can_manage": request.membership.is_admin,
+        "new_secret": _take_once(request, endpoint.public_id) if can_manage else None,
+        "can_manage": can_manage,
         "disable_after_days": disable_after().days,
     }
     return render(request, "webhooks/detail.html", context)
 
 
-@admin_required
+@role_required(Action.WEBHOOKS_MANAGE)
 def endpoint_edit(request: HttpRequest, public_id: str) -> HttpResponse:
     endpoint = selectors.endpoint_get(request.membership.organization, public_id)
     initial = {"url": endpoint.url, "description": endpoint.description, "event_types": endpoint.event_types}
@@ -119,7 +123,7 @@ def _endpoint_for_post(request: HttpRequest, public_id: str) -> WebhookEndpoint:
     return selectors.endpoint_get(request.membership.organization, public_id)
 
 
-@admin_required
+@role_required(Action.WEBHOOKS_MANAGE)
 @require_POST
 def endpoint_enable(request: HttpRequest, public_id: str) -> HttpResponse:
     endpoint = services.endpoint_enable(endpoint=_endpoint_for_post(request, public_id))
@@ -127,7 +131,7 @@ def endpoint_enable(request: HttpRequest, public_id: str) -> HttpResponse:
     return redirect("webhooks:detail", endpoint.public_id)
 
 
-@admin_required
+@role_required(Action.WEBHOOKS_MANAGE)
 @require_POST
 def endpoint_disable(request: HttpRequest, public_id: str) -> HttpResponse:
     endpoint = services.endpoint_disable(endpoint=_endpoint_for_post(request, public_id))
@@ -135,7 +139,7 @@ def endpoint_disable(request: HttpRequest, public_id: str) -> HttpResponse:
     return redirect("webhooks:detail", endpoint.public_id)
 
 
-@admin_required
+@role_required(Action.WEBHOOKS_MANAGE)
 @require_POST
 def endpoint_delete(request: HttpRequest, public_id: str) -> HttpResponse:
     endpoint = _endpoint_for_post(request, public_id)
@@ -144,7 +148,7 @@ def endpoint_delete(request: HttpRequest, public_id: str) -> HttpResponse:
     return redirect("webhooks:list")
 
 
-@admin_required
+@role_required(Action.WEBHOOKS_MANAGE)
 @require_POST
 def endpoint_rotate(request: HttpRequest, public_id: str) -> HttpResponse:
     endpoint = _endpoint_for_post(request, public_id)
@@ -155,7 +159,7 @@ def endpoint_rotate(request: HttpRequest, public_id: str) -> HttpResponse:
     return redirect("webhooks:detail", endpoint.public_id)
 
 
-@admin_required
+@role_required(Action.WEBHOOKS_MANAGE)
 @require_POST
 def endpoint_test(request: HttpRequest, public_id: str) -> HttpResponse:
     endpoint = _endpoint_for_post(request, public_id)
@@ -168,19 +172,19 @@ def endpoint_test(request: HttpRequest, public_id: str) -> HttpResponse:
     return redirect("webhooks:delivery", delivery.public_id)
 
 
-@org_required
+@role_required(Action.WEBHOOKS_VIEW)
 def delivery_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     delivery = selectors.delivery_get(request.membership.organization, public_id)
     context = {
         "delivery": delivery,
         "attempts": selectors.delivery_attempts(delivery),
         "payload": json.dumps(signing.event_payload(delivery.event), indent=2),
-        "can_manage": request.membership.is_admin,
+        "can_manage": can(request.membership.role, Action.WEBHOOKS_MANAGE),
     }
     return render(request, "webhooks/delivery.html", context)
 
 
-@admin_required
+@role_required(Action.WEBHOOKS_MANAGE)
 @require_POST
 def delivery_replay(request: HttpRequest, public_id: str) -> HttpResponse:
     delivery = selectors.delivery_get(request.membership.organization, public_id)
@@ -193,7 +197,7 @@ def delivery_replay(request: HttpRequest, public_id: str) -> HttpResponse:
     return redirect("webhooks:delivery", replay.public_id)
 
 
-@admin_required
+@role_required(Action.WEBHOOKS_JOB_SECRET)
 @require_POST
 def job_secret_reveal(request: HttpRequest) -> HttpResponse:
     holder = services.job_secret_ensure(request.membership.organization)
@@ -201,7 +205,7 @@ def job_secret_reveal(request: HttpRequest) -> HttpResponse:
     return redirect("webhooks:list")
 
 
-@admin_required
+@role_required(Action.WEBHOOKS_JOB_SECRET)
 @require_POST
 def job_secret_rotate(request: HttpRequest) -> HttpResponse:
     secret = services.job_secret_rotate(organization=request.membership.organization)

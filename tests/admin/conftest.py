@@ -27,11 +27,12 @@ from django_q.tasks import async_task
 from PIL import Image
 
 from accounts import services as accounts_services
-from accounts.models import ApiKey, Invitation, Organization, User
+from accounts.models import ApiKey, Invitation, Membership, Organization, User
 from api.models import IdempotencyRecord, OrganizationApiLimits
 from billing import services as billing_services
 from billing.errors import InsufficientCredits
 from billing.models import InsufficientCreditRejection, StripeEvent, TopUp
+from tests.conftest import mfa_login, staff_user
 from tests.emulators.aimlapi import AimlApiEmulator
 from tests.emulators.base import Fault
 from tests.emulators.helpers import EMULATOR_API_KEY
@@ -66,28 +67,25 @@ def _fast_sandbox(settings: Any) -> None:
 
 @pytest.fixture
 def operator(db: None) -> User:
-    return User.objects.create_superuser(email="ops@example.com", password="unused-password")
+    return staff_user("ops@example.com", is_superuser=True)
 
 
 @pytest.fixture
 def ops(operator: User) -> Client:
-    client = Client()
-    client.force_login(operator)
-    return client
+    """The operator's browser, signed in with password and authenticator app, as the admin requires."""
+    return mfa_login(operator)
 
 
 @pytest.fixture
 def agent(db: None) -> User:
-    user = User.objects.create_user(email="support@example.com", password="unused-password", is_staff=True)
+    user = staff_user("support@example.com")
     user.groups.add(Group.objects.get(name=roles.SUPPORT_GROUP))
     return user
 
 
 @pytest.fixture
 def support(agent: User) -> Client:
-    client = Client()
-    client.force_login(agent)
-    return client
+    return mfa_login(agent)
 
 
 @pytest.fixture
@@ -239,7 +237,9 @@ def world(
 ) -> World:
     fund(org_a, "5.00", "world")
     endpoint, secret = _webhooks(org_a, receiver)
-    accounts_services.invitation_create(organization=org_a, email="dan@example.com", role="member", invited_by=alice)
+    accounts_services.invitation_create(
+        actor=Membership.objects.get(user=alice, organization=org_a), email="dan@example.com", role="member"
+    )
     accounts_services.api_key_create(organization=org_a, name="old key", created_by=alice)
     ApiKey.objects.filter(name="old key").update(revoked_at=timezone.now() - timedelta(days=1))
 

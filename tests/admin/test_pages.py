@@ -14,6 +14,7 @@ from django.urls import reverse
 from accounts.models import User
 from billing.models import PriceRule
 from tests.admin.conftest import LEAKED_SECRET, World
+from tests.conftest import mfa_login, staff_user
 from tests.emulators.helpers import EMULATOR_API_KEY
 from videogen.models import Generation, ProviderCall
 
@@ -143,13 +144,14 @@ def test_money_records_events_and_attempts_are_read_only(ops: Client, world: Wor
         assert not inline.has_delete_permission(request, None)
 
 
-def test_a_customer_is_sent_to_the_admin_login(web_alice: Client, world: World) -> None:
+def test_a_customer_is_sent_to_the_admin_login_and_refused_there(web_alice: Client, world: World) -> None:
     for url in [reverse("admin:index"), *map(reverse, REPORTS)] + [
         admin_url(model, "changelist") for model, _ in registered()
     ]:
         response = web_alice.get(url)
         assert response.status_code == 302, url
         assert response["Location"].startswith(reverse("admin:login")), url
+    assert web_alice.get(reverse("admin:login")).status_code == 403
 
 
 def test_an_anonymous_visitor_is_sent_to_the_admin_login(client: Client, world: World) -> None:
@@ -159,9 +161,7 @@ def test_an_anonymous_visitor_is_sent_to_the_admin_login(client: Client, world: 
 
 
 def test_staff_without_permissions_see_nothing(world: World) -> None:
-    user = User.objects.create_user(email="intern@example.com", password="unused-password", is_staff=True)
-    client = Client()
-    client.force_login(user)
+    client = mfa_login(staff_user("intern@example.com"))
     assert client.get(admin_url(Generation, "changelist")).status_code == 403
     assert client.get(reverse(REPORTS[0])).status_code == 403
     assert client.get(admin_url(Generation, "refund", world.succeeded.pk)).status_code == 403

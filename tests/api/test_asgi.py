@@ -71,7 +71,7 @@ def test_unknown_host_is_refused(settings):
 
 
 def test_web_pages_keep_sessions_csrf_and_frame_protection():
-    status, headers, body = _get("/login/")
+    status, headers, body = _get("/accounts/login/")
     assert status == 200, body
     assert "csrftoken=" in headers.get("set-cookie", "")
     assert headers["x-frame-options"] == "DENY"

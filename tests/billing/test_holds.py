@@ -29,9 +29,9 @@ def ledger_sums(organization: Organization) -> tuple[int, int]:
     return sums["b"] or 0, sums["h"] or 0
 
 
-def test_sign_up_grants_the_configured_credit_once(org_a: Organization) -> None:
+def test_sign_up_grants_the_configured_credit_once(org_a: Organization, alice) -> None:
     assert balance_get(org_a).balance_micros == 1_000_000
-    services.credits_grant_signup(organization=org_a)
+    services.credits_grant_signup(user=alice, organization=org_a)
     assert balance_get(org_a).balance_micros == 1_000_000
     assert [e.kind for e in ledger_list(org_a)] == ["grant"]
 
@@ -39,7 +39,10 @@ def test_sign_up_grants_the_configured_credit_once(org_a: Organization) -> None:
 def test_sign_up_grant_follows_the_setting(settings: object, db: None) -> None:
     settings.SIGNUP_GRANT_USD = "0.50"  # type: ignore[attr-defined]
     user = accounts_services.user_signup(email="dana@example.com", password="correct-horse-battery-staple")
-    assert balance_get(user.memberships.get().organization).available_micros == 500_000
+    organization = user.memberships.get().organization
+    assert balance_get(organization).available_micros == 0
+    accounts_services.user_email_confirm(user=user)
+    assert balance_get(organization).available_micros == 500_000
 
 
 def test_a_hold_reserves_the_price_and_a_capture_charges_it(org_a: Organization) -> None:

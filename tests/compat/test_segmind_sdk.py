@@ -118,7 +118,7 @@ def test_a_wrong_key_and_another_organizations_request_are_refused(
 ) -> None:
     job = client.submit_async("hailuo-02-fast", prompt="sandbox:hang")
     org_b = Membership.objects.get(user=carol).organization
-    _, carols_key = account_services.api_key_create(organization=org_b, name="carol's key")
+    _, carols_key = account_services.api_key_create(organization=org_b, name="carol's key", created_by=carol)
 
     with pytest.raises(SegmindError) as wrong_key:
         make_client("sk_live_not-a-key").run_sync("hailuo-02-fast", prompt="x")

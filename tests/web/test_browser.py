@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.core import mail
 
 from tests.conftest import PASSWORD
 from tests.web.conftest import png_bytes, screenshot
@@ -31,12 +32,17 @@ def expect(*args, **kwargs):
 
 
 def sign_up(page, name: str, email: str) -> None:
+    """Sign up, then follow the link in the verification email (the live server runs in this process)."""
     page.goto("/")
     page.get_by_role("link", name=re.compile(r"^Start free")).click()
     page.get_by_label("Your name").fill(name)
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    message = next(m for m in reversed(mail.outbox) if m.to == [email])
+    page.goto(re.search(r"http://\S+/accounts/confirm-email/\S+", message.body).group(0))
+    page.get_by_role("button", name="Confirm").click()
     expect(page).to_have_url(re.compile(r"/dashboard/$"))
 
 

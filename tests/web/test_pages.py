@@ -39,7 +39,7 @@ def test_the_landing_page_says_what_the_product_does_and_links_to_sign_up_and_pr
     assert response.status_code == 200
     page = text(response)
     assert "Turn a picture and a sentence into a video." in page
-    assert 'href="/signup/"' in page
+    assert 'href="/accounts/signup/"' in page
     assert 'href="/pricing/"' in page
     for spec in catalog.MODELS.values():
         assert spec.name in page
@@ -74,7 +74,7 @@ def test_app_pages_need_a_login(client: Client) -> None:
     for url in ["/dashboard/", "/generate/", "/generations/", "/generations/gen_x/", "/generations/gen_x/status/"]:
         response = client.get(url)
         assert response.status_code == 302, url
-        assert response["Location"].startswith("/login/"), url
+        assert response["Location"].startswith("/accounts/login/"), url
 
 
 # --- Navigation ---------------------------------------------------------------------

@@ -6,7 +6,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import Organization, User
+from accounts.models import Organization
+from tests.conftest import mfa_login, staff_user
 from tests.webhooks.conftest import Receiver, sweep_due_now
 from webhooks import services
 from webhooks.models import Delivery, Event, WebhookEndpoint
@@ -16,9 +17,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("allow_loopback")]
 
 @pytest.fixture
 def staff(db: None) -> Client:
-    client = Client()
-    client.force_login(User.objects.create_superuser(email="ops@example.com", password="x"))
-    return client
+    return mfa_login(staff_user("ops@example.com", is_superuser=True))
 
 
 def test_every_webhook_admin_page_opens_and_a_delivery_can_be_replayed(

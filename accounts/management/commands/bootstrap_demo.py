@@ -1,4 +1,8 @@
-"""First-run setup for the embedded quickstart: a demo user, organization and API key."""
+"""First-run setup for the embedded quickstart: a demo customer (verified email, workspace, API key).
+
+The demo login is a customer, not an operator: operators are made with
+`manage.py create_operator` and must enrol two-factor authentication.
+"""
 
 from __future__ import annotations
 
@@ -32,12 +36,12 @@ class Command(BaseCommand):
             return
         password = secrets.token_urlsafe(12)
         user = services.user_signup(email=DEMO_EMAIL, password=password, name="Demo")
-        if not User.objects.filter(is_superuser=True).exists():
-            User.objects.filter(pk=user.pk).update(is_staff=True, is_superuser=True)
+        services.user_email_confirm(user=user)
         organization = user.memberships.get().organization
         _, raw = services.api_key_create(organization=organization, name="demo key", created_by=user)
         text = (
-            f"Web app:  {base}/login/  as {DEMO_EMAIL} / {password}  (also the admin at {base}/admin/)\n"
+            f"Web app:  {base}/login/  as {DEMO_EMAIL} / {password}\n"
+            f"Admin:    python manage.py create_operator --email you@example.com  (then enrol two-factor)\n"
             f"API key:  {raw}\n"
             f'Try:      curl -H "Authorization: Bearer {raw}" {base}/api/v1/me\n'
         )

@@ -33,8 +33,9 @@ class Command(BaseCommand):
             raise CommandError(f"--email: {email!r} is not an email address.") from None
         grant = _parse_grant(options["grant_usd"])
         with transaction.atomic():
-            organization = _organization(options["org"], email, create=options["create"])
-            key, raw = services.api_key_create(organization=organization, name=options["name"])
+            organization, owner = _organization(options["org"], email, create=options["create"])
+            # The key acts for the owner named, with their role (and stops working if they leave).
+            key, raw = services.api_key_create(organization=organization, name=options["name"], created_by=owner)
             if grant:
                 from billing.money import usd_to_micros
                 from billing.services import credits_grant
@@ -61,7 +62,7 @@ def _parse_grant(value: str | None) -> Decimal | None:
     return amount
 
 
-def _organization(slug: str, email: str, *, create: bool) -> Organization:
+def _organization(slug: str, email: str, *, create: bool) -> tuple[Organization, User]:
     organization = Organization.objects.filter(slug=slug).first()
     user = User.objects.filter(email__iexact=email).first()
     if organization is None:
@@ -72,7 +73,7 @@ def _organization(slug: str, email: str, *, create: bool) -> Organization:
         organization = services.organization_create(owner=user, name=slug)
         Organization.objects.filter(pk=organization.pk).update(slug=slug)
         organization.slug = slug
-        return organization
+        return organization, user
     if user is None or not Membership.objects.filter(user=user, organization=organization, role=Role.OWNER).exists():
         raise CommandError(f"--email: {email} is not an owner of {slug!r}.")
-    return organization
+    return organization, user
