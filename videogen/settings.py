@@ -148,7 +148,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.ActiveOrganizationMiddleware",
@@ -373,7 +372,8 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_TOTP_ISSUER = "Hailuo Studio"
 # Security keys need HTTPS, except on localhost in development.
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
-USERSESSIONS_TRACK_ACTIVITY = True
+# Sessions are recorded at sign-in (address, browser); tracking activity would write a row per page view.
+USERSESSIONS_TRACK_ACTIVITY = False
 
 # Sign-in with Google and GitHub: each appears once its client id and secret are set.
 SOCIALACCOUNT_PROVIDERS: dict[str, dict] = {}
