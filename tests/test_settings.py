@@ -50,6 +50,9 @@ def test_production_settings_start() -> None:
         ({"METRICS_TOKEN": "short"}, "METRICS_TOKEN"),
         ({"SENTRY_DSN": "not a dsn"}, "SENTRY_DSN"),
         ({"SENTRY_TRACES_SAMPLE_RATE": "1.5"}, "SENTRY_TRACES_SAMPLE_RATE"),
+        ({"GOOGLE_CLIENT_ID": "id-without-a-secret"}, "GOOGLE_CLIENT_SECRET"),
+        ({"GITHUB_CLIENT_SECRET": "secret-without-an-id"}, "GITHUB_CLIENT_ID"),
+        ({"TRUSTED_PROXY_COUNT": "two"}, "TRUSTED_PROXY_COUNT"),
     ],
 )
 def test_a_bad_setting_stops_start_up_naming_it(override: dict[str, str], variable: str) -> None:
