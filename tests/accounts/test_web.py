@@ -127,3 +127,35 @@ def test_a_member_revokes_their_own_key_but_not_the_owners(web_bob: Client, bob:
     assert services.api_key_authenticate(owners_raw) is not None
     web_bob.post(f"/api-keys/{bobs_key.public_id}/revoke/")
     assert services.api_key_authenticate(bobs_raw) is None
+
+
+ANONYMOUS_PAGES = [
+    "/accounts/login/",
+    "/accounts/signup/",
+    "/accounts/password/reset/",
+    "/accounts/password/reset/done/",
+    "/accounts/confirm-email/",
+    "/accounts/confirm-email/not-a-key/",
+    "/accounts/password/reset/key/1-not-a-key/",
+]
+SIGNED_IN_PAGES = [
+    "/account/",
+    "/accounts/email/",
+    "/accounts/password/change/",
+    "/accounts/logout/",
+    "/accounts/reauthenticate/",
+    "/accounts/2fa/",
+    "/accounts/2fa/webauthn/",
+    "/accounts/sessions/",
+    "/accounts/3rdparty/",
+]
+
+
+def test_every_sign_in_page_opens_in_the_products_layout(client: Client, web_alice: Client) -> None:
+    for clients, paths in ((client, ANONYMOUS_PAGES), (web_alice, SIGNED_IN_PAGES)):
+        for path in paths:
+            response = clients.get(path, follow=True)
+            assert response.status_code == 200, path
+            page = response.content.decode()
+            assert '<link rel="stylesheet" href="/static/css/app.css">' in page, path
+            assert 'class="brand"' in page, path
