@@ -12,15 +12,17 @@ import secrets
 from datetime import timedelta
 
 from allauth.account.models import EmailAddress
-from django.core.mail import send_mail
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts import selectors, signals
 from accounts.models import ApiKey, Invitation, Membership, Organization, Role, User, token_hash
 from accounts.permissions import PERMISSIONS, Action, can, who_can
+from outbox.services import email_queue
 
 KEY_PREFIX = "hs_"
 KEY_DISPLAY_CHARS = 10
@@ -220,7 +222,7 @@ def membership_remove(*, actor: Membership, membership: Membership) -> int:
 
 @transaction.atomic
 def invitation_create(*, actor: Membership, email: str, role: str) -> tuple[Invitation, str]:
-    """Invite an address; returns the invitation with the raw token for the link (shown once).
+    """Invite an address and queue the email with its link; returns the invitation and the link's token.
 
     An address with an open invitation gets it again, with a new link (the
     earlier link stops working) and the role chosen now.
@@ -244,6 +246,7 @@ def invitation_create(*, actor: Membership, email: str, role: str) -> tuple[Invi
     invitation.invited_by = actor.user
     invitation.expires_at = timezone.now() + INVITATION_TTL
     invitation.save()
+    _invitation_email(invitation, token)
     return invitation, token
 
 
@@ -302,18 +305,20 @@ def invitation_revoke(*, actor: Membership, invitation: Invitation) -> None:
     invitation.delete()
 
 
-def invitation_send(*, invitation: Invitation, link: str) -> None:
-    """Email the invitation link."""
+def _invitation_email(invitation: Invitation, token: str) -> None:
+    """Queue the invitation's email (in the caller's transaction); each new link is its own email."""
     inviter = invitation.invited_by.get_full_name() if invitation.invited_by else "A teammate"
-    send_mail(
+    link = settings.PUBLIC_BASE_URL + reverse("invitation-accept", args=[token])
+    email_queue(
+        key=f"invitation:{invitation.public_id}:{invitation.token_hash[:16]}",
+        kind="invitation",
+        to=[invitation.email],
         subject=f"You are invited to {invitation.organization.name}",
-        message=(
+        body=(
             f"{inviter} invited you to join {invitation.organization.name} as {invitation.role}.\n\n"
             f"Accept the invitation: {link}\n\n"
             f"The link works once, for {invitation.email} only, and expires in {INVITATION_TTL.days} days."
         ),
-        from_email=None,
-        recipient_list=[invitation.email],
     )
 
 

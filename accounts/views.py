@@ -16,7 +16,6 @@ from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
@@ -163,7 +162,7 @@ def invitation_create(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _members_page(request, form)
     try:
-        invitation, token = services.invitation_create(
+        invitation, _token = services.invitation_create(
             actor=request.membership, email=form.cleaned_data["email"], role=form.cleaned_data["role"]
         )
     except services.NotAllowed as exc:
@@ -171,8 +170,6 @@ def invitation_create(request: HttpRequest) -> HttpResponse:
     except services.AccountError as exc:
         form.add_error("email", str(exc))
         return _members_page(request, form)
-    link = request.build_absolute_uri(reverse("invitation-accept", args=[token]))
-    services.invitation_send(invitation=invitation, link=link)
     messages.success(request, f"Invitation sent to {invitation.email}.")
     return redirect("members")
 

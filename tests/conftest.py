@@ -16,12 +16,16 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import encrypt
 from django.apps import apps as django_apps
 from django.conf import settings
+from django.core import mail
 from django.core.cache import cache
+from django.core.mail import EmailMessage
 from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import Membership, Organization, Role, User
+from outbox.models import Email, EmailStatus
+from outbox.services import email_send
 
 pytest_plugins = ["tests.emulators.fixtures"]
 
@@ -197,6 +201,20 @@ def _fresh_rate_limits() -> None:
     from api import ratelimit
 
     ratelimit.limits_cache_clear()
+
+
+# --- Emails -------------------------------------------------------------------------------
+
+
+def emails_to(address: str) -> list[EmailMessage]:
+    """The emails sent to `address` through Django's email backend.
+
+    Sign-in emails are sent at once; others (invitations) are recorded by the outbox, which this sends first,
+    as a worker does after the commit.
+    """
+    for email_id in Email.objects.filter(status=EmailStatus.PENDING, attempt_count=0).values_list("pk", flat=True):
+        email_send(email_id)
+    return [message for message in mail.outbox if address in message.to]
 
 
 # --- Two-factor authentication ---------------------------------------------------------

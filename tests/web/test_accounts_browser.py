@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.core import mail
 
 from accounts.models import User
 from billing.selectors import balance_get
-from tests.conftest import PASSWORD, staff_user, totp_code, verified_user
+from tests.conftest import PASSWORD, emails_to, staff_user, totp_code, verified_user
 from tests.web.conftest import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -27,7 +26,7 @@ def expect(*args, **kwargs):
 
 
 def link_in_last_email(to: str) -> str:
-    message = next(m for m in reversed(mail.outbox) if m.to == [to])
+    message = emails_to(to)[-1]
     return re.search(r"http://\S+/accounts/confirm-email/\S+", message.body).group(0)
 
 
@@ -53,7 +52,7 @@ def test_sign_up_sends_a_verification_email_and_the_credit_arrives_once_verified
     page.goto("/dashboard/")
     expect(page).to_have_url(re.compile(r"/accounts/login/"))  # not signed in before verifying
 
-    verification = next(m for m in mail.outbox if m.to == ["dana@example.com"])
+    [verification] = emails_to("dana@example.com")
     assert "Hailuo Studio" in verification.subject
     page.goto(link_in_last_email("dana@example.com"))
     expect(page.get_by_text("dana@example.com")).to_be_visible()

@@ -10,9 +10,8 @@ import re
 from pathlib import Path
 
 import pytest
-from django.core import mail
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, emails_to
 from tests.web.conftest import png_bytes, screenshot
 
 pytestmark = [
@@ -40,7 +39,7 @@ def sign_up(page, name: str, email: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
-    message = next(m for m in reversed(mail.outbox) if m.to == [email])
+    message = emails_to(email)[-1]
     page.goto(re.search(r"http://\S+/accounts/confirm-email/\S+", message.body).group(0))
     page.get_by_role("button", name="Confirm").click()
     expect(page).to_have_url(re.compile(r"/dashboard/$"))
