@@ -1,4 +1,10 @@
-"""Many generation requests at once against a limit: credit for exactly twenty (issue 3's must-show), five running."""
+"""Many generation requests at once against a limit: credit for exactly twenty, five running.
+
+Each test runs twice: with the server connected straight to PostgreSQL, and through PgBouncer in
+transaction mode (`PGBOUNCER_URL`, for example `postgres://postgres@127.0.0.1:6432`, which `.ci/run`
+starts from `.ci/pgbouncer.ini`). Without `PGBOUNCER_URL` the second run is skipped, unless
+`REQUIRE_PGBOUNCER=1` (CI), where it fails instead.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +16,13 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 import httpx
+import psycopg
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from api.models import OrganizationApiLimits
 from billing.selectors import balance_get
@@ -24,13 +33,35 @@ from videogen.models import Generation
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def server() -> Iterator[str]:
+def pgbouncer_database_url() -> str:
+    """The test database reached through PgBouncer; skips (or fails under REQUIRE_PGBOUNCER=1) without one."""
+    base = os.environ.get("PGBOUNCER_URL", "").rstrip("/")
+    reason = ""
+    if not base:
+        reason = "PGBOUNCER_URL is not set"
+    else:
+        parts = urlsplit(base)
+        try:
+            socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6432), timeout=2).close()
+        except OSError as exc:
+            reason = f"PgBouncer at {base} does not answer: {exc}"
+    if reason:
+        if os.environ.get("REQUIRE_PGBOUNCER") == "1":
+            pytest.fail(f"REQUIRE_PGBOUNCER=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+    return f"{base}/{connection.settings_dict['NAME']}"
+
+
+@pytest.fixture(params=["postgresql", "pgbouncer"])
+def server(request: pytest.FixtureRequest) -> Iterator[str]:
     """The production server (uvicorn, ASGI) on the test database: it takes 50 connections at once."""
+    env = {**os.environ, "DEBUG": "1", "VIDEOGEN_TESTING": "1", "DATABASE_URL": database_url(), "LOG_LEVEL": "WARNING"}
+    if request.param == "pgbouncer":
+        env["DATABASE_URL"] = pgbouncer_database_url()
+        env["DB_DISABLE_SERVER_SIDE_CURSORS"] = "1"
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "DEBUG": "1", "VIDEOGEN_TESTING": "1", "DATABASE_URL": database_url(), "LOG_LEVEL": "WARNING"}
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "videogen.asgi:application", "--port", str(port), "--no-access-log"],
         cwd=ROOT,
@@ -50,6 +81,17 @@ def server() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(15)
+        if request.param == "pgbouncer":
+            pgbouncer_release(env["DATABASE_URL"])
+
+
+def pgbouncer_release(url: str) -> None:
+    """Close PgBouncer's server connections to the test database, so the run can drop it afterwards."""
+    parts = urlsplit(url)
+    admin = parts._replace(path="/pgbouncer").geturl()
+    with psycopg.connect(admin, autocommit=True, cursor_factory=psycopg.ClientCursor) as console:
+        console.execute(f"KILL {parts.path.lstrip('/')}")
+        console.execute(f"RESUME {parts.path.lstrip('/')}")
 
 
 def create_at_once(server: str, raw_key: str, count: int) -> list[httpx.Response]:
