@@ -60,8 +60,7 @@ class UserChangeForm(DjangoUserChangeForm):
 class UserMembershipInline(ReadOnlyInline):
     model = Membership
     fk_name = "user"
-    fields = ["organization_link", "role", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("organization_link", "role", "created_at")
     verbose_name_plural = "organizations"
 
     @admin.display(description="organization")
@@ -78,30 +77,26 @@ class SignInInline(ReadOnlyInline):
 
 class EmailAddressInline(SignInInline):
     model = EmailAddress
-    fields = ["email", "primary", "verified"]
-    readonly_fields = fields
+    fields = readonly_fields = ("email", "primary", "verified")
     verbose_name_plural = "email addresses"
 
 
 class AuthenticatorInline(SignInInline):
     model = Authenticator
     # Not `data`: it holds the authenticator app's secret and the recovery codes' seed.
-    fields = ["type", "created_at", "last_used_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("type", "created_at", "last_used_at")
     verbose_name_plural = "two-factor authenticators"
 
 
 class UserSessionInline(SignInInline):
     model = UserSession
-    fields = ["ip", "user_agent", "created_at", "last_seen_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("ip", "user_agent", "created_at", "last_seen_at")
     verbose_name_plural = "signed-in sessions"
 
 
 class SocialAccountInline(SignInInline):
     model = SocialAccount
-    fields = ["provider", "uid", "date_joined", "last_login"]
-    readonly_fields = fields
+    fields = readonly_fields = ("provider", "uid", "date_joined", "last_login")
     verbose_name_plural = "Google and GitHub accounts"
 
 
@@ -136,8 +131,7 @@ class UserAdmin(DjangoUserAdmin):
 
 class MembershipInline(ReadOnlyInline):
     model = Membership
-    fields = ["user_link", "role", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("user_link", "role", "created_at")
     verbose_name_plural = "members"
 
     @admin.display(description="user")
@@ -147,8 +141,7 @@ class MembershipInline(ReadOnlyInline):
 
 class ApiKeyInline(ReadOnlyInline):
     model = ApiKey
-    fields = ["public_id", "name", "key_prefix", "created_at", "last_used_at", "spend_limit", "state"]
-    readonly_fields = fields
+    fields = readonly_fields = ("public_id", "name", "key_prefix", "created_at", "last_used_at", "spend_limit", "state")
     verbose_name_plural = "API keys (prefix only)"
 
     @admin.display(description="key")
@@ -175,7 +168,7 @@ class ApiKeyAdmin(ReadOnlyAdmin):
     list_filter = [OrganizationFilter, ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["public_id", "name", "prefix", "organization__slug", "organization__public_id"]
     list_select_related = ["organization"]
-    fields = [
+    fields = readonly_fields = (
         "public_id",
         "name",
         "key_prefix",
@@ -185,8 +178,7 @@ class ApiKeyAdmin(ReadOnlyAdmin):
         "last_used_at",
         "revoked_at",
         "spend_limit_micros",
-    ]
-    readonly_fields = fields
+    )
     actions = ["revoke"]
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:

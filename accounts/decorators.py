@@ -9,10 +9,23 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from accounts.models import Membership, User
 from accounts.permissions import Action, can
 from accounts.services import NotAllowed
 
 View = Callable[..., HttpResponse]
+
+
+class SignedInRequest(HttpRequest):
+    """What a view behind `login_required` receives: a signed-in person (for the type checker)."""
+
+    user: User
+
+
+class MemberRequest(SignedInRequest):
+    """What a view behind `org_required` or `role_required` receives: a person acting in one organization."""
+
+    membership: Membership
 
 
 def org_required(view: View) -> View:
@@ -20,7 +33,7 @@ def org_required(view: View) -> View:
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: MemberRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.membership:
             messages.info(request, "Create an organization to continue.")
             return redirect("org-create")
@@ -40,7 +53,7 @@ def role_required(action: Action) -> Callable[[View], View]:
     def decorator(view: View) -> View:
         @org_required
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: MemberRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not can(request.membership.role, action):
                 return refused(request, NotAllowed(action, request.membership.organization))
             return view(request, *args, **kwargs)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.http import HttpRequest
 
@@ -24,7 +26,7 @@ class OrganizationForm(forms.Form):
 class OrganizationDeleteForm(forms.Form):
     confirm = forms.CharField(max_length=100, label="Type the organization's name to confirm")
 
-    def __init__(self, *args: object, organization_name: str, **kwargs: object) -> None:
+    def __init__(self, *args: Any, organization_name: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.organization_name = organization_name
 

@@ -65,7 +65,7 @@ PERMISSIONS: dict[Action, Rule] = {
     Action.ORGANIZATION_DELETE: Rule("delete the organization with its videos, keys and credit", OWNERS),
 }
 
-ROLE_NAMES = {Role.OWNER: "owners", Role.ADMIN: "admins", Role.MEMBER: "members"}
+ROLE_NAMES: dict[str, str] = {Role.OWNER: "owners", Role.ADMIN: "admins", Role.MEMBER: "members"}
 
 
 def can(role: str | None, action: Action) -> bool:

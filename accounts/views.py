@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
 from accounts.apps import INVITATION_SESSION_KEY
-from accounts.decorators import org_required, refused, role_required
+from accounts.decorators import MemberRequest, SignedInRequest, org_required, refused, role_required
 from accounts.forms import (
     AccountDeleteForm,
     ApiKeyForm,
@@ -30,6 +30,7 @@ from accounts.forms import (
     RoleForm,
 )
 from accounts.middleware import SESSION_KEY
+from accounts.models import Role
 from accounts.permissions import Action, can
 from videogen.services import erasure
 
@@ -40,7 +41,7 @@ NEW_KEY_SESSION = "new_api_key"
 
 
 @login_required
-def account(request: HttpRequest, form: AccountDeleteForm | None = None) -> HttpResponse:
+def account(request: SignedInRequest, form: AccountDeleteForm | None = None) -> HttpResponse:
     user = request.user
     context = {
         "emails": EmailAddress.objects.filter(user=user).order_by("-primary", "email"),
@@ -55,7 +56,7 @@ def account(request: HttpRequest, form: AccountDeleteForm | None = None) -> Http
 @login_required
 @require_POST
 @reauthentication_required
-def account_delete(request: HttpRequest) -> HttpResponse:
+def account_delete(request: SignedInRequest) -> HttpResponse:
     form = AccountDeleteForm(request.POST)
     if not form.is_valid():
         return account(request, form)
@@ -74,7 +75,7 @@ def account_delete(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def organization_create(request: HttpRequest) -> HttpResponse:
+def organization_create(request: SignedInRequest) -> HttpResponse:
     form = OrganizationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         organization = services.organization_create(owner=request.user, name=form.cleaned_data["name"])
@@ -86,7 +87,7 @@ def organization_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def organization_switch(request: HttpRequest) -> HttpResponse:
+def organization_switch(request: SignedInRequest) -> HttpResponse:
     membership = selectors.membership_get(request.user, request.POST.get("organization", ""))
     request.session[SESSION_KEY] = membership.organization.public_id
     messages.success(request, f"Switched to {membership.organization.name}.")
@@ -94,7 +95,7 @@ def organization_switch(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(Action.ORGANIZATION_RENAME)
-def organization_settings(request: HttpRequest) -> HttpResponse:
+def organization_settings(request: MemberRequest) -> HttpResponse:
     organization = request.membership.organization
     form = OrganizationForm(request.POST or None, initial={"name": organization.name})
     if request.method == "POST" and form.is_valid():
@@ -111,7 +112,7 @@ def organization_settings(request: HttpRequest) -> HttpResponse:
 
 @role_required(Action.ORGANIZATION_DELETE)
 @require_POST
-def organization_delete(request: HttpRequest) -> HttpResponse:
+def organization_delete(request: MemberRequest) -> HttpResponse:
     organization = request.membership.organization
     form = OrganizationDeleteForm(request.POST, organization_name=organization.name)
     if not form.is_valid():
@@ -132,7 +133,7 @@ def organization_delete(request: HttpRequest) -> HttpResponse:
 # --- Members and invitations ----------------------------------------------------------------------
 
 
-def _members_page(request: HttpRequest, form: InvitationForm | None = None) -> HttpResponse:
+def _members_page(request: MemberRequest, form: InvitationForm | None = None) -> HttpResponse:
     organization = request.membership.organization
     role = request.membership.role
     context = {
@@ -142,22 +143,20 @@ def _members_page(request: HttpRequest, form: InvitationForm | None = None) -> H
         "owner_count": selectors.owner_count(organization),
         # Roles the person may give: owners any, admins admin or member.
         "role_choices": [
-            (value, label)
-            for value, label in RoleForm.base_fields["role"].choices
-            if value != "owner" or can(role, Action.OWNERS_MANAGE)
+            (value, label) for value, label in Role.choices if value != "owner" or can(role, Action.OWNERS_MANAGE)
         ],
     }
     return render(request, "accounts/members.html", context, status=400 if form else 200)
 
 
 @role_required(Action.MEMBERS_VIEW)
-def members(request: HttpRequest) -> HttpResponse:
+def members(request: MemberRequest) -> HttpResponse:
     return _members_page(request)
 
 
 @role_required(Action.MEMBERS_INVITE)
 @require_POST
-def invitation_create(request: HttpRequest) -> HttpResponse:
+def invitation_create(request: MemberRequest) -> HttpResponse:
     form = InvitationForm(request.POST)
     if not form.is_valid():
         return _members_page(request, form)
@@ -176,7 +175,7 @@ def invitation_create(request: HttpRequest) -> HttpResponse:
 
 @role_required(Action.MEMBERS_CHANGE_ROLE)
 @require_POST
-def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+def member_role(request: MemberRequest, membership_id: int) -> HttpResponse:
     target = selectors.member_get(request.membership.organization, membership_id)
     form = RoleForm(request.POST)
     if not form.is_valid():
@@ -197,7 +196,7 @@ def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
 
 @org_required
 @require_POST
-def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
+def member_remove(request: MemberRequest, membership_id: int) -> HttpResponse:
     """Remove someone (owners and admins) or leave (anyone but the last owner)."""
     target = selectors.member_get(request.membership.organization, membership_id)
     leaving = target.pk == request.membership.pk
@@ -219,7 +218,7 @@ def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
 
 @role_required(Action.MEMBERS_INVITE)
 @require_POST
-def invitation_revoke(request: HttpRequest, public_id: str) -> HttpResponse:
+def invitation_revoke(request: MemberRequest, public_id: str) -> HttpResponse:
     invitation = selectors.invitation_get(request.membership.organization, public_id)
     try:
         services.invitation_revoke(actor=request.membership, invitation=invitation)
@@ -257,7 +256,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @role_required(Action.API_KEYS_OWN)
-def api_keys(request: HttpRequest) -> HttpResponse:
+def api_keys(request: MemberRequest) -> HttpResponse:
     organization = request.membership.organization
     form = ApiKeyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -276,7 +275,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 
 @role_required(Action.API_KEYS_OWN)
 @require_POST
-def api_key_revoke(request: HttpRequest, public_id: str) -> HttpResponse:
+def api_key_revoke(request: MemberRequest, public_id: str) -> HttpResponse:
     key = selectors.api_key_get(request.membership.organization, public_id)
     try:
         services.api_key_revoke_as(actor=request.membership, api_key=key)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django import forms
@@ -21,7 +21,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
-from accounts.models import Organization
+from accounts.models import Organization, User
 from billing.errors import BillingError
 from billing.models import (
     CreditAccount,
@@ -48,7 +48,7 @@ from core.admin import (
 )
 from videogen import catalog
 
-USD_FIELD = {"max_digits": 12, "decimal_places": 6, "min_value": Decimal(0)}
+USD_FIELD: dict[str, Any] = {"max_digits": 12, "decimal_places": 6, "min_value": Decimal(0)}
 
 
 def usd(micros: int | None) -> str:
@@ -256,7 +256,7 @@ class StripeEventAdmin(ReadOnlyAdmin):
     list_filter = ["outcome", "type", "livemode"]
     search_fields = ["event_id", "organization__slug"]
     list_select_related = ["organization"]
-    fields = [
+    fields = readonly_fields = (
         "event_id",
         "type",
         "livemode",
@@ -266,8 +266,7 @@ class StripeEventAdmin(ReadOnlyAdmin):
         "topup",
         "received_at",
         "payload_json",
-    ]
-    readonly_fields = fields
+    )
 
     @admin.display(description="payload")
     def payload_json(self, obj: StripeEvent) -> str:
@@ -277,7 +276,7 @@ class StripeEventAdmin(ReadOnlyAdmin):
 # --- On the organization page (composed in videogen/admin/organizations.py) ------------------------
 
 LEDGER_INLINE_ROWS = 50
-MONEY_FIELD = {"max_digits": 12, "decimal_places": 6}
+MONEY_FIELD: dict[str, Any] = {"max_digits": 12, "decimal_places": 6}
 
 
 class CreditSettingsForm(forms.ModelForm):
@@ -338,8 +337,16 @@ class LedgerEntryInline(ReadOnlyInline):
     model = LedgerEntry
     formset = RecentEntriesFormSet
     ordering = ["-id"]
-    fields = ["created_at", "kind", "amount", "held_change", "balance_after", "job", "reason", "staff_user"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "created_at",
+        "kind",
+        "amount",
+        "held_change",
+        "balance_after",
+        "job",
+        "reason",
+        "staff_user",
+    )
     verbose_name_plural = f"ledger (newest {LEDGER_INLINE_ROWS})"
 
     @admin.display(description="generation")
@@ -413,7 +420,7 @@ def adjust_credit_page(model_admin: admin.ModelAdmin, request: HttpRequest, orga
                 organization=organization,
                 amount_micros=usd_to_micros(form.cleaned_data["amount_usd"]),
                 reason=form.cleaned_data["reason"],
-                staff_user=request.user,
+                staff_user=cast(User, request.user),  # the admin serves staff only
                 idempotency_key=f"adjust:admin:{form.cleaned_data['token']}",
             )
         except BillingError as exc:

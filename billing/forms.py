@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 
@@ -15,8 +16,8 @@ class TopUpForm(forms.Form):
         required=False, label="Custom amount (USD)", max_digits=9, decimal_places=2, min_value=Decimal("0.01")
     )
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         pack = (data.get("pack") or "").strip()
         if pack and pack != "custom":
             try:

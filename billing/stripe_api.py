@@ -34,7 +34,7 @@ class _StripeHttp(stripe.HTTPClient):
         super().__init__()
         self._client = provider_client(max_connections=4)
 
-    def request(
+    def request(  # type: ignore[override]  # stripe reads the body as bytes or text
         self, method: str, url: str, headers: Mapping[str, str] | None, post_data: Any = None, **_: Any
     ) -> tuple[bytes, int, Mapping[str, str]]:
         try:
@@ -103,7 +103,7 @@ def checkout_session_create(
     idempotency_key: str,
 ) -> CheckoutSession:
     """A one-time payment page for one credit purchase."""
-    params = {
+    params: Any = {  # stripe.checkout.Session.CreateParams
         "mode": "payment",
         "customer": customer_id,
         "client_reference_id": metadata["topup"],
@@ -128,7 +128,7 @@ def checkout_session_create(
     except stripe.StripeError as exc:
         logger.warning("Stripe Checkout session creation failed: %s", exc)
         raise BillingError("The payment provider could not be reached. Please try again in a minute.") from exc
-    return CheckoutSession(id=session.id, url=session.url)
+    return CheckoutSession(id=session.id, url=session.url or "")
 
 
 def webhook_verify(payload: bytes, signature_header: str | None) -> None:

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from accounts.decorators import role_required
+from accounts.decorators import MemberRequest, role_required
 from accounts.permissions import Action, can
 from billing import payments, selectors, services, stripe_api
 from billing.errors import BillingError
@@ -27,7 +27,7 @@ LEDGER_PAGE_SIZE = 25
 
 
 @role_required(Action.BILLING_VIEW)
-def billing_home(request: HttpRequest) -> HttpResponse:
+def billing_home(request: MemberRequest) -> HttpResponse:
     organization = request.membership.organization
     account = services.account_for(organization)
     settings_form = CreditSettingsForm(
@@ -58,11 +58,11 @@ def billing_home(request: HttpRequest) -> HttpResponse:
 
 @role_required(Action.BILLING_MANAGE)
 @require_POST
-def topup_start(request: HttpRequest) -> HttpResponse:
+def topup_start(request: MemberRequest) -> HttpResponse:
     """Send an owner or admin to Stripe Checkout for the chosen amount."""
     form = TopUpForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors.get("__all__", [])) or "Enter a valid amount.")
+        messages.error(request, " ".join(map(str, form.errors.get("__all__", []))) or "Enter a valid amount.")
         return redirect("billing:home")
     try:
         _topup, url = payments.topup_checkout_create(
@@ -77,7 +77,7 @@ def topup_start(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(Action.BILLING_VIEW)
-def topup_return(request: HttpRequest, public_id: str, outcome: str) -> HttpResponse:
+def topup_return(request: MemberRequest, public_id: str, outcome: str) -> HttpResponse:
     """Where Stripe sends the buyer back: the credit appears once Stripe's webhook confirms the payment."""
     topup = selectors.topup_get(request.membership.organization, public_id)
     return render(request, "billing/topup_return.html", {"topup": topup, "outcome": outcome})
@@ -85,12 +85,13 @@ def topup_return(request: HttpRequest, public_id: str, outcome: str) -> HttpResp
 
 @role_required(Action.BILLING_MANAGE)
 @require_POST
-def settings_update(request: HttpRequest) -> HttpResponse:
+def settings_update(request: MemberRequest) -> HttpResponse:
     form = CreditSettingsForm(request.POST)
     if not form.is_valid():
         for field, errors in form.errors.items():
             label = form.fields[field].label if field in form.fields else ""
-            messages.error(request, f"{label}: {' '.join(errors)}" if label else " ".join(errors))
+            text = " ".join(map(str, errors))
+            messages.error(request, f"{label}: {text}" if label else text)
         return redirect("billing:home")
     threshold, cap = form.cleaned_micros()
     services.credit_settings_update(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -47,14 +48,14 @@ class OrganizationFilter(admin.SimpleListFilter):
     template = "admin/ops/input_filter.html"
     field_path = "organization"
 
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
         # A non-empty list makes Django show the filter; the template draws a text box instead.
         return [("", "")]
 
     def has_output(self) -> bool:
         return True
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = (self.value() or "").strip()
         if not value:
             return queryset
@@ -64,8 +65,8 @@ class OrganizationFilter(admin.SimpleListFilter):
             match |= Q(**{f"{prefix}pk": int(value)})
         return queryset.filter(match)
 
-    def choices(self, changelist: Any) -> list[dict[str, Any]]:
-        return [
+    def choices(self, changelist: Any) -> Iterator[Any]:
+        yield from [
             {
                 "value": self.value() or "",
                 "parameter_name": self.parameter_name,
@@ -89,7 +90,7 @@ class Target:
 
 
 def operation_page(
-    model_admin: admin.ModelAdmin,
+    model_admin: admin.ModelAdmin[Any],
     request: HttpRequest,
     *,
     action: str,
@@ -130,7 +131,9 @@ def applying(request: HttpRequest) -> bool:
     return request.method == "POST" and "apply" in request.POST
 
 
-def object_operation(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
+def object_operation(
+    model_admin: admin.ModelAdmin[Any], request: HttpRequest, object_id: str, action: str
+) -> HttpResponse:
     """Run one admin action on one object from its own URL (the buttons on the change page).
 
     The action's permission is checked the way Django checks it on the changelist.
@@ -141,9 +144,9 @@ def object_operation(model_admin: admin.ModelAdmin, request: HttpRequest, object
     actions = model_admin.get_actions(request)
     if action not in actions:
         raise PermissionDenied
-    func = actions[action][0]
+    func: Any = actions[action][0]  # type: ignore[index]  # checked above: the action exists
     queryset = model_admin.get_queryset(request).filter(pk=obj.pk)
-    response = func(model_admin, request, queryset)
+    response: HttpResponse | None = func(model_admin, request, queryset)
     if response is None:
         return HttpResponseRedirect(change_url(obj))
     return response
@@ -166,7 +169,7 @@ def link(obj: Any, text: str | None = None) -> str:
     return format_html('<a href="{}">{}</a>', change_url(obj), text if text is not None else str(obj))
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Records nobody adds, changes or deletes in the admin (money, events, history)."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -179,7 +182,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
     """A related list shown for reading only."""
 
     extra = 0

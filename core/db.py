@@ -14,4 +14,4 @@ def connection_pools_close() -> None:
     """
     for alias in connections:
         if connections.settings[alias].get("OPTIONS", {}).get("pool"):
-            connections[alias].close_pool()
+            connections[alias].close_pool()  # type: ignore[attr-defined]  # PostgreSQL's wrapper only

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
@@ -40,9 +41,10 @@ class RequestContextMiddleware:
     sync_capable = True
     async_capable = True
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse | Awaitable[HttpResponse]]) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
-        if iscoroutinefunction(get_response):
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
             markcoroutinefunction(self)
 
     def _signed_in(self, request: HttpRequest) -> bool:
@@ -50,12 +52,12 @@ class RequestContextMiddleware:
         return settings.SESSION_COOKIE_NAME in request.COOKIES
 
     def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
-        if iscoroutinefunction(self):
+        if self.async_mode:
             return self.__acall__(request)
         rid = request_id(request)
         organization = _organization(request) if self._signed_in(request) else None
         logcontext.bind(request_id=rid, organization=organization, job_id=None, provider=None)
-        response = self.get_response(request)
+        response: HttpResponse = self.get_response(request)
         response[HEADER] = rid
         return response
 
@@ -63,6 +65,6 @@ class RequestContextMiddleware:
         rid = request_id(request)
         organization = await sync_to_async(_organization)(request) if self._signed_in(request) else None
         logcontext.bind(request_id=rid, organization=organization, job_id=None, provider=None)
-        response = await self.get_response(request)  # type: ignore[misc]
+        response: HttpResponse = await self.get_response(request)
         response[HEADER] = rid
         return response

@@ -13,7 +13,7 @@ class EmailAdmin(ReadOnlyAdmin):
     list_display = ["subject", "kind", "recipients", "status", "attempt_count", "created_at", "sent_at"]
     list_filter = ["status", "kind", "created_at"]
     search_fields = ["key", "subject", "to"]
-    fields = [
+    fields = readonly_fields = (
         "key",
         "kind",
         "to",
@@ -26,8 +26,7 @@ class EmailAdmin(ReadOnlyAdmin):
         "last_error",
         "created_at",
         "sent_at",
-    ]
-    readonly_fields = fields
+    )
 
     @admin.display(description="to")
     def recipients(self, obj: Email) -> str:

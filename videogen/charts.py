@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
@@ -63,7 +64,7 @@ def daily_usage(organization: Organization, *, days: int = 30, today: date | Non
     usage = []
     for offset in range(days):
         day = first + timedelta(days=offset)
-        row = found.get(day, {})
+        row: Any = found.get(day, {})
         usage.append(DayUsage(day=day, runs=row.get("runs") or 0, spend_micros=row.get("spend") or 0))
     return Usage(days=usage)
 

@@ -17,6 +17,7 @@ from django.core import signing
 from django.core.files.storage import default_storage
 from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
@@ -72,7 +73,7 @@ async def _async_chunks(handle: IO[bytes], length: int) -> AsyncIterator[bytes]:
 
 
 @require_GET
-def signed_file(request: HttpRequest, token: str) -> HttpResponse:
+def signed_file(request: HttpRequest, token: str) -> HttpResponseBase:
     try:
         name, download_as = signed_name(token)
     except signing.BadSignature:
@@ -103,6 +104,8 @@ def signed_file(request: HttpRequest, token: str) -> HttpResponse:
     if wanted:
         response["Content-Range"] = f"bytes {first}-{last}/{size}"
     response["Accept-Ranges"] = "bytes"
-    response["Content-Disposition"] = content_disposition_header(bool(download_as), download_as or name.rsplit("/")[-1])
+    response["Content-Disposition"] = (
+        content_disposition_header(bool(download_as), download_as or name.rsplit("/")[-1]) or ""
+    )
     response["Cache-Control"] = "private, max-age=3600"
     return response

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -44,10 +45,11 @@ def _storage_ok() -> str | None:
     A local folder that does not exist yet is fine: the first file saved creates it.
     """
     try:
+        storage: Any = default_storage  # S3Storage or FileSystemStorage, by the setting
         if settings.STORAGE_BACKEND == "s3":
-            default_storage.connection.meta.client.head_bucket(Bucket=default_storage.bucket_name)
+            storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)
             return None
-        location = Path(default_storage.location)
+        location = Path(storage.location)
         if location.exists() and not os.access(location, os.W_OK | os.X_OK):
             return "storage: the media folder is not writable"
     except Exception as exc:

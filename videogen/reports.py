@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
@@ -95,7 +97,7 @@ def provider_health(names: list[str], *, now: datetime | None = None) -> dict[st
     """Success rates, p50/p95 API latency over the last hour and day, and upstream balance problems."""
     now = now or timezone.now()
     hour, day = now - timedelta(hours=1), now - timedelta(days=1)
-    problems = {
+    problems: dict[str, Any] = {
         row["provider"]: row
         for row in ProviderCall.objects.filter(error_code=UPSTREAM_BALANCE_CODE, created_at__gte=day)
         .values("provider")
@@ -177,7 +179,7 @@ def _by_day(failed: QuerySet[Generation]) -> tuple[list[str], list[FailureDay]]:
     return reasons, days
 
 
-def _groups(finished: QuerySet[Generation], by: str, label_of: dict[object, str], limit: int) -> list[FailureGroup]:
+def _groups(finished: QuerySet[Generation], by: str, label_of: Mapping[Any, str], limit: int) -> list[FailureGroup]:
     totals = {
         row[by]: row
         for row in finished.values(by)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import dj_database_url
@@ -246,7 +247,9 @@ if S3_ADDRESSING_STYLE not in {"auto", "virtual", "path"}:
     raise ImproperlyConfigured(f"S3_ADDRESSING_STYLE must be auto, virtual or path; got {S3_ADDRESSING_STYLE!r}.")
 
 
-def s3_storage(*, bucket: str, endpoint_url: str, region: str, access_key: str, secret_key: str, style: str) -> dict:
+def s3_storage(
+    *, bucket: str, endpoint_url: str, region: str, access_key: str, secret_key: str, style: str
+) -> dict[str, Any]:
     """The default storage on an S3-compatible service; presigned links use SigV4 in `region`."""
     from botocore.config import Config
 
@@ -376,7 +379,7 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 USERSESSIONS_TRACK_ACTIVITY = False
 
 # Sign-in with Google and GitHub: each appears once its client id and secret are set.
-SOCIALACCOUNT_PROVIDERS: dict[str, dict] = {}
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, Any]] = {}
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 _SOCIAL_LOGINS = {
     "google": (env_str("GOOGLE_CLIENT_ID", ""), env_str("GOOGLE_CLIENT_SECRET", ""), ["profile", "email"]),

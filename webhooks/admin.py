@@ -19,8 +19,15 @@ class EventAdmin(ReadOnlyAdmin):
     list_filter = ["type", OrganizationFilter, "created_at"]
     search_fields = ["public_id", "organization__name", "organization__public_id", "dedupe_key"]
     list_select_related = ["organization"]
-    fields = ["public_id", "type", "organization", "created_at", "dedupe_key", "data_json", "deliveries_list"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "public_id",
+        "type",
+        "organization",
+        "created_at",
+        "dedupe_key",
+        "data_json",
+        "deliveries_list",
+    )
 
     @admin.display(description="data")
     def data_json(self, obj: Event) -> str:
@@ -47,8 +54,15 @@ class WebhookEndpointAdmin(ReadOnlyAdmin):
 
 class DeliveryAttemptInline(ReadOnlyInline):
     model = DeliveryAttempt
-    fields = ["number", "started_at", "outcome", "status_code", "latency_ms", "error", "response_excerpt"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "number",
+        "started_at",
+        "outcome",
+        "status_code",
+        "latency_ms",
+        "error",
+        "response_excerpt",
+    )
 
 
 @admin.register(Delivery)

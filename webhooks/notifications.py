@@ -10,12 +10,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Membership, Organization, Role
 from outbox.services import email_queue
 from webhooks.models import DisabledReason, Event, EventType, WebhookEndpoint
 
-SUBJECTS = {
+SUBJECTS: dict[str, str] = {
     EventType.CREDITS_INSUFFICIENT: "A generation was refused: not enough credit in {org}",
     EventType.CREDITS_LOW: "Your credit balance in {org} is running low",
 }
@@ -59,6 +60,7 @@ def endpoint_disabled_email_queue(endpoint: WebhookEndpoint) -> bool:
     }
     body = render_to_string("webhooks/email/endpoint_disabled.txt", context)
     subject = f"Webhook endpoint disabled in {organization.name}"
-    key = f"endpoint-disabled:{endpoint.public_id}:{endpoint.disabled_at.isoformat()}"
+    disabled_at = endpoint.disabled_at or timezone.now()
+    key = f"endpoint-disabled:{endpoint.public_id}:{disabled_at.isoformat()}"
     queued = email_queue(key=key, kind="endpoint.disabled", to=admin_emails(organization), subject=subject, body=body)
     return queued is not None

@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.decorators import role_required
+from accounts.decorators import MemberRequest, role_required
 from accounts.permissions import Action, can
 from webhooks import selectors, services, signing
 from webhooks.delivery import disable_after
@@ -43,7 +43,7 @@ def _take_once(request: HttpRequest, owner: str) -> str | None:
 
 
 @role_required(Action.WEBHOOKS_VIEW)
-def endpoint_list(request: HttpRequest) -> HttpResponse:
+def endpoint_list(request: MemberRequest) -> HttpResponse:
     organization = request.membership.organization
     role = request.membership.role
     context = {
@@ -64,7 +64,7 @@ def _form_error(form: EndpointForm, exc: WebhookError) -> None:
 
 
 @role_required(Action.WEBHOOKS_MANAGE)
-def endpoint_create(request: HttpRequest) -> HttpResponse:
+def endpoint_create(request: MemberRequest) -> HttpResponse:
     form = EndpointForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -84,7 +84,7 @@ def endpoint_create(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(Action.WEBHOOKS_VIEW)
-def endpoint_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+def endpoint_detail(request: MemberRequest, public_id: str) -> HttpResponse:
     endpoint = selectors.endpoint_get(request.membership.organization, public_id)
     deliveries = Paginator(selectors.endpoint_deliveries(endpoint), DELIVERIES_PAGE_SIZE)
     can_manage = can(request.membership.role, Action.WEBHOOKS_MANAGE)
@@ -99,7 +99,7 @@ def endpoint_detail(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @role_required(Action.WEBHOOKS_MANAGE)
-def endpoint_edit(request: HttpRequest, public_id: str) -> HttpResponse:
+def endpoint_edit(request: MemberRequest, public_id: str) -> HttpResponse:
     endpoint = selectors.endpoint_get(request.membership.organization, public_id)
     initial = {"url": endpoint.url, "description": endpoint.description, "event_types": endpoint.event_types}
     form = EndpointForm(request.POST or None, initial=initial)
@@ -119,13 +119,13 @@ def endpoint_edit(request: HttpRequest, public_id: str) -> HttpResponse:
     return render(request, "webhooks/form.html", {"form": form, "endpoint": endpoint})
 
 
-def _endpoint_for_post(request: HttpRequest, public_id: str) -> WebhookEndpoint:
+def _endpoint_for_post(request: MemberRequest, public_id: str) -> WebhookEndpoint:
     return selectors.endpoint_get(request.membership.organization, public_id)
 
 
 @role_required(Action.WEBHOOKS_MANAGE)
 @require_POST
-def endpoint_enable(request: HttpRequest, public_id: str) -> HttpResponse:
+def endpoint_enable(request: MemberRequest, public_id: str) -> HttpResponse:
     endpoint = services.endpoint_enable(endpoint=_endpoint_for_post(request, public_id))
     messages.success(request, f"Enabled {endpoint.url}: new events will be sent to it.")
     return redirect("webhooks:detail", endpoint.public_id)
@@ -133,7 +133,7 @@ def endpoint_enable(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @role_required(Action.WEBHOOKS_MANAGE)
 @require_POST
-def endpoint_disable(request: HttpRequest, public_id: str) -> HttpResponse:
+def endpoint_disable(request: MemberRequest, public_id: str) -> HttpResponse:
     endpoint = services.endpoint_disable(endpoint=_endpoint_for_post(request, public_id))
     messages.success(request, f"Disabled {endpoint.url}: no events will be sent to it until you enable it.")
     return redirect("webhooks:detail", endpoint.public_id)
@@ -141,7 +141,7 @@ def endpoint_disable(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @role_required(Action.WEBHOOKS_MANAGE)
 @require_POST
-def endpoint_delete(request: HttpRequest, public_id: str) -> HttpResponse:
+def endpoint_delete(request: MemberRequest, public_id: str) -> HttpResponse:
     endpoint = _endpoint_for_post(request, public_id)
     services.endpoint_delete(endpoint=endpoint)
     messages.success(request, f"Deleted the endpoint {endpoint.url} and its delivery log.")
@@ -150,7 +150,7 @@ def endpoint_delete(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @role_required(Action.WEBHOOKS_MANAGE)
 @require_POST
-def endpoint_rotate(request: HttpRequest, public_id: str) -> HttpResponse:
+def endpoint_rotate(request: MemberRequest, public_id: str) -> HttpResponse:
     endpoint = _endpoint_for_post(request, public_id)
     secret = services.endpoint_secret_rotate(endpoint=endpoint)
     _show_once(request, endpoint.public_id, secret)
@@ -161,7 +161,7 @@ def endpoint_rotate(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @role_required(Action.WEBHOOKS_MANAGE)
 @require_POST
-def endpoint_test(request: HttpRequest, public_id: str) -> HttpResponse:
+def endpoint_test(request: MemberRequest, public_id: str) -> HttpResponse:
     endpoint = _endpoint_for_post(request, public_id)
     try:
         delivery = services.endpoint_test_send(endpoint=endpoint)
@@ -173,7 +173,7 @@ def endpoint_test(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @role_required(Action.WEBHOOKS_VIEW)
-def delivery_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+def delivery_detail(request: MemberRequest, public_id: str) -> HttpResponse:
     delivery = selectors.delivery_get(request.membership.organization, public_id)
     context = {
         "delivery": delivery,
@@ -186,7 +186,7 @@ def delivery_detail(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @role_required(Action.WEBHOOKS_MANAGE)
 @require_POST
-def delivery_replay(request: HttpRequest, public_id: str) -> HttpResponse:
+def delivery_replay(request: MemberRequest, public_id: str) -> HttpResponse:
     delivery = selectors.delivery_get(request.membership.organization, public_id)
     try:
         replay = services.delivery_replay(delivery=delivery)
@@ -199,7 +199,7 @@ def delivery_replay(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @role_required(Action.WEBHOOKS_JOB_SECRET)
 @require_POST
-def job_secret_reveal(request: HttpRequest) -> HttpResponse:
+def job_secret_reveal(request: MemberRequest) -> HttpResponse:
     holder = services.job_secret_ensure(request.membership.organization)
     _show_once(request, JOB_SECRET, holder.secret)
     return redirect("webhooks:list")
@@ -207,7 +207,7 @@ def job_secret_reveal(request: HttpRequest) -> HttpResponse:
 
 @role_required(Action.WEBHOOKS_JOB_SECRET)
 @require_POST
-def job_secret_rotate(request: HttpRequest) -> HttpResponse:
+def job_secret_rotate(request: MemberRequest) -> HttpResponse:
     secret = services.job_secret_rotate(organization=request.membership.organization)
     _show_once(request, JOB_SECRET, secret)
     hours = int(services.ROTATION_OVERLAP.total_seconds() // 3600)

@@ -6,7 +6,7 @@ provider, cancel, refund. No field of a job is ever edited here.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from accounts.models import User
 from billing.admin import usd
 from billing.errors import BillingError
 from billing.models import Hold, LedgerEntry
@@ -55,8 +56,7 @@ class TransitionInline(ReadOnlyInline):
     model = Transition
     verbose_name = "state change"
     verbose_name_plural = "timeline"
-    fields = ["when", "after", "from_status", "to_status", "detail"]
-    readonly_fields = fields
+    fields = readonly_fields = ("when", "after", "from_status", "to_status", "detail")
     ordering = ["at", "pk"]
 
     @admin.display(description="at (UTC)")
@@ -72,8 +72,7 @@ class ProviderCallInline(ReadOnlyInline):
     model = ProviderCall
     verbose_name = "upstream call"
     verbose_name_plural = "upstream requests and responses (secrets redacted)"
-    fields = ["when", "provider", "operation", "ok", "latency_ms", "error", "exchanges_redacted"]
-    readonly_fields = fields
+    fields = readonly_fields = ("when", "provider", "operation", "ok", "latency_ms", "error", "exchanges_redacted")
     ordering = ["created_at", "pk"]
 
     @admin.display(description="at (UTC)")
@@ -137,7 +136,7 @@ class RetryForm(forms.Form):
             choices.append((name, str(found[0].provider) + (f" ({'; '.join(problems)})" if problems else "")))
             if not problems and name not in current:
                 preferred.append(name)
-        self.fields["provider"].choices = choices
+        self.fields["provider"].choices = choices  # type: ignore[attr-defined]  # a ChoiceField
         if preferred:
             self.fields["provider"].initial = preferred[0]
 
@@ -190,7 +189,7 @@ class GenerationAdmin(ReadOnlyAdmin):
             {"fields": ["created_at", "submitted_at", "started_at", "completed_at", "next_poll_at", "deadline_at"]},
         ),
     ]
-    readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
+    readonly_fields = [str(field) for _, options in fieldsets for field in options["fields"]]
 
     # --- permissions: read-only; jobs are only ever changed through operations ---
 
@@ -415,7 +414,7 @@ class GenerationAdmin(ReadOnlyAdmin):
         created = []
         for generation in jobs:
             try:
-                retry = generation_retry(generation=generation, provider=provider, staff_user=request.user)
+                retry = generation_retry(generation=generation, provider=provider, staff_user=cast(User, request.user))
             except (BillingError, ParamError, RetryError) as exc:
                 self.message_user(request, f"{generation.public_id} was not retried: {exc}", messages.ERROR)
                 continue
@@ -478,7 +477,7 @@ class GenerationAdmin(ReadOnlyAdmin):
                     organization=generation.organization,
                     reference=generation.public_id,
                     reason=form.cleaned_data["reason"],
-                    staff_user=request.user,
+                    staff_user=cast(User, request.user),
                 )
             except BillingError as exc:
                 self.message_user(request, f"{generation.public_id}: {exc}", messages.WARNING)
@@ -536,8 +535,16 @@ class UploadAdmin(ReadOnlyAdmin):
     list_filter = [OrganizationFilter, "content_type"]
     search_fields = ["public_id"]
     list_select_related = ["organization"]
-    fields = ["public_id", "organization", "content_type", "size_bytes", "width", "height", "source_url", "image"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "public_id",
+        "organization",
+        "content_type",
+        "size_bytes",
+        "width",
+        "height",
+        "source_url",
+        "image",
+    )
 
     @admin.display(description="image")
     def image(self, obj: Upload) -> str:

@@ -85,7 +85,8 @@ class ProviderAdmin(admin.ModelAdmin):
     def _health(self, obj: Provider) -> reports.ProviderHealth:
         cached = getattr(obj, "_health", None)
         if cached is None:
-            cached = obj._health = reports.provider_health([obj.name])[obj.name]
+            cached = reports.provider_health([obj.name])[obj.name]
+            obj._health = cached  # type: ignore[attr-defined]  # cached on the row for this page
         return cached
 
     @admin.display(description="last hour")
@@ -162,7 +163,7 @@ class ProviderCallAdmin(ReadOnlyAdmin):
     search_fields = ["generation__public_id", "error_code", "error_message"]
     list_select_related = ["generation"]
     show_full_result_count = False
-    fields = [
+    fields = readonly_fields = (
         "created_at",
         "generation_link",
         "provider",
@@ -173,8 +174,7 @@ class ProviderCallAdmin(ReadOnlyAdmin):
         "error_code",
         "error_message",
         "exchanges_redacted",
-    ]
-    readonly_fields = fields
+    )
 
     @admin.display(description="generation")
     def generation_link(self, obj: ProviderCall) -> str:

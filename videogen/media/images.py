@@ -73,7 +73,7 @@ def open_image_rgb(data: bytes, *, min_side: int | None = None) -> Image.Image:
     both sides at least that long, which is several times faster.
     """
     try:
-        image = Image.open(io.BytesIO(data))
+        image: Image.Image = Image.open(io.BytesIO(data))
         if min_side:
             image.draft(image.mode, (min_side, min_side))
         image = ImageOps.exif_transpose(image)

@@ -218,11 +218,12 @@ def _text_panel(prompt: str, width: int, height: int) -> Image.Image:
     """A translucent dark card with the sandbox label and the wrapped prompt."""
     font_px = max(12, height // 16)
     font = ImageFont.load_default(size=font_px)
-    label_font = ImageFont.load_default(size=max(10, font_px * 3 // 5))
+    label_size = max(10, font_px * 3 // 5)
+    label_font = ImageFont.load_default(size=label_size)
     pad = font_px // 2
     line_px = round(font_px * 1.25)
     max_text_w = round(width * 0.8) - 2 * pad
-    label_px = round(label_font.size * 1.6)
+    label_px = round(label_size * 1.6)
     max_lines = max(1, (round(height * 0.8) - 2 * pad - label_px) // line_px)
     lines = _wrap(prompt, font, max_text_w, max_lines) if prompt.strip() else []
     text_w = max([label_font.getlength(SANDBOX_LABEL)] + [font.getlength(x) for x in lines])
@@ -234,7 +235,7 @@ def _text_panel(prompt: str, width: int, height: int) -> Image.Image:
     return panel
 
 
-def _wrap(text: str, font: ImageFont.FreeTypeFont, max_width: int, max_lines: int) -> list[str]:
+def _wrap(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, max_width: int, max_lines: int) -> list[str]:
     """Greedy word wrap to `max_width` pixels, cut to `max_lines` with "..."."""
     lines: list[str] = []
     current = ""
@@ -257,7 +258,7 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, max_width: int, max_lines: in
     return kept
 
 
-def _split_long_word(word: str, font: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
+def _split_long_word(word: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, max_width: int) -> list[str]:
     """Break a word wider than a line (a URL, say) into line-sized pieces."""
     pieces: list[str] = []
     while font.getlength(word) > max_width and len(word) > 1:

@@ -10,7 +10,7 @@ from django.utils.http import content_disposition_header
 _SALT = "videogen.files"
 
 
-def signed_url(name: str, *, download_as: str = "") -> str:
+def signed_url(name: str | None, *, download_as: str = "") -> str:
     """An absolute link to a stored file that needs no API key and expires."""
     if not name:
         return ""
@@ -19,7 +19,7 @@ def signed_url(name: str, *, download_as: str = "") -> str:
         parameters = (
             {"ResponseContentDisposition": content_disposition_header(True, download_as)} if download_as else {}
         )
-        return default_storage.url(name, parameters=parameters, expire=settings.SIGNED_URL_TTL_SECONDS)
+        return default_storage.url(name, parameters=parameters, expire=settings.SIGNED_URL_TTL_SECONDS)  # type: ignore[call-arg]  # S3Storage.url
     token = signing.TimestampSigner(salt=_SALT).sign_object({"n": name, "d": download_as})
     return f"{settings.PUBLIC_BASE_URL}/files/{token}"
 

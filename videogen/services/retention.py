@@ -35,7 +35,7 @@ def _cutoff(now: datetime | None) -> datetime | None:
 
 def _uploads_in_use() -> set[str]:
     """Upload ids named by active jobs (there are few: they are the jobs in flight)."""
-    used = set()
+    used: set[str] = set()
     for params in Generation.objects.filter(status__in=ACTIVE_STATUSES).values_list("input", flat=True):
         used.update(params[field] for field in catalog.IMAGE_FIELDS if isinstance(params.get(field), str))
     return used
@@ -50,7 +50,7 @@ def uploads_delete_expired(now: datetime | None = None) -> int:
     deleted = 0
     for upload in expired.order_by("created_at")[:UPLOADS_BATCH]:
         try:
-            upload.file.storage.delete(upload.file.name)
+            upload.file.storage.delete(upload.file.name or "")
         except Exception:
             # Storage unreachable: keep the row so the next run tries again.
             logger.exception("Could not delete upload %s from storage", upload.public_id)

@@ -13,7 +13,7 @@ from billing.services import hold_capture, hold_release
 from videogen.models import ACTIVE_STATUSES, Generation, Status, Transition
 from webhooks.services import event_record
 
-FINAL_EVENTS = {
+FINAL_EVENTS: dict[str, str] = {
     Status.SUCCEEDED: "generation.succeeded",
     Status.FAILED: "generation.failed",
     Status.CANCELED: "generation.canceled",

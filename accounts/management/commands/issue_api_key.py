@@ -57,7 +57,8 @@ def _parse_grant(value: str | None) -> Decimal | None:
         amount = Decimal(value)
     except InvalidOperation:
         raise CommandError(f"--grant-usd: {value!r} is not an amount like 10.00.") from None
-    if amount <= 0 or amount.as_tuple().exponent < -6:
+    exponent = amount.as_tuple().exponent
+    if amount <= 0 or not isinstance(exponent, int) or exponent < -6:
         raise CommandError("--grant-usd: must be a positive amount with at most 6 decimal places.")
     return amount
 
