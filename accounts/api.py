@@ -4,11 +4,14 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
+
+from api.views import ApiView
 
 
-class MeView(APIView):
+class MeView(ApiView):
     """The organization and key a request acts for."""
+
+    actions = {"GET": None}
 
     @extend_schema(
         responses=inline_serializer(

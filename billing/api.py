@@ -7,11 +7,12 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from accounts.permissions import Action
+from api.authentication import OptionalApiKeyAuthentication
+from api.views import ApiView
 from billing import selectors
 from billing.models import LedgerEntry
 from billing.money import usd_string
@@ -40,8 +41,10 @@ BALANCE_SCHEMA = inline_serializer(
 )
 
 
-class BalanceView(APIView):
+class BalanceView(ApiView):
     """Credit of the key's organization: available = balance − held (reserved for running generations)."""
+
+    actions = {"GET": Action.BILLING_VIEW}
 
     @extend_schema(responses=BALANCE_SCHEMA)
     def get(self, request: Request) -> Response:
@@ -93,8 +96,10 @@ def _limit(raw: str | None) -> int:
     return int(raw)
 
 
-class LedgerView(APIView):
+class LedgerView(ApiView):
     """Newest first. Pass `cursor` = the `next_cursor` of the previous page to get the next one."""
+
+    actions = {"GET": Action.BILLING_VIEW}
 
     @extend_schema(
         parameters=[
@@ -131,11 +136,11 @@ class LedgerView(APIView):
         )
 
 
-class PricingView(APIView):
-    """Prices are public, like the pricing page: no key needed."""
+class PricingView(ApiView):
+    """Prices are public, like the pricing page: no key needed (a key given is checked and counted)."""
 
-    authentication_classes: list[type] = []
-    permission_classes = [AllowAny]
+    authentication_classes = [OptionalApiKeyAuthentication]
+    actions = {"GET": None}
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:

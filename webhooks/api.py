@@ -15,8 +15,9 @@ from rest_framework import serializers
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from accounts.permissions import Action
+from api.views import ApiView
 from core import outbound
 from core.errors import ApiError
 from webhooks import selectors, services
@@ -152,8 +153,9 @@ def _changes(request: Request, *, required: tuple[str, ...] = ()) -> dict[str, A
     return {name: body[name] for name in FIELDS if name in body}
 
 
-class EndpointListView(APIView):
+class EndpointListView(ApiView):
     parser_classes = [JSONParser]
+    actions = {"GET": Action.WEBHOOKS_VIEW, "POST": Action.WEBHOOKS_MANAGE}
 
     @extend_schema(operation_id="webhook_endpoints_list", responses=WebhookEndpointListSerializer)
     def get(self, request: Request) -> Response:
@@ -174,8 +176,9 @@ class EndpointListView(APIView):
         return Response(endpoint_data(endpoint, secret=secret), status=201)
 
 
-class EndpointDetailView(APIView):
+class EndpointDetailView(ApiView):
     parser_classes = [JSONParser]
+    actions = {"GET": Action.WEBHOOKS_VIEW, "PATCH": Action.WEBHOOKS_MANAGE, "DELETE": Action.WEBHOOKS_MANAGE}
 
     @extend_schema(
         operation_id="webhook_endpoints_retrieve", responses={200: WebhookEndpointSerializer, 404: NOT_FOUND}
@@ -203,8 +206,10 @@ class EndpointDetailView(APIView):
         return Response({"id": public_id, "object": "webhook_endpoint", "deleted": True})
 
 
-class EndpointRotateView(APIView):
+class EndpointRotateView(ApiView):
     """New signing secret; the old one keeps signing alongside it for 24 hours."""
+
+    actions = {"POST": Action.WEBHOOKS_MANAGE}
 
     @extend_schema(
         operation_id="webhook_endpoints_rotate",
@@ -221,8 +226,10 @@ def job_secret_data(holder: JobWebhookSecret, secret: str) -> dict[str, Any]:
     return {"object": "webhook_secret", "secret": secret, "previous_secret_expires_at": _rotation_ends(holder)}
 
 
-class JobSecretView(APIView):
+class JobSecretView(ApiView):
     """The secret that signs the per-job webhooks (the `webhook` URL given with a generation)."""
+
+    actions = {"GET": Action.WEBHOOKS_JOB_SECRET}
 
     @extend_schema(operation_id="webhook_secret_retrieve", responses=JOB_SECRET)
     def get(self, request: Request) -> Response:
@@ -230,8 +237,10 @@ class JobSecretView(APIView):
         return Response(job_secret_data(holder, holder.secret))
 
 
-class JobSecretRotateView(APIView):
+class JobSecretRotateView(ApiView):
     """New per-job secret; the old one keeps signing alongside it for 24 hours."""
+
+    actions = {"POST": Action.WEBHOOKS_JOB_SECRET}
 
     @extend_schema(operation_id="webhook_secret_rotate", request=None, responses=JOB_SECRET)
     def post(self, request: Request) -> Response:

@@ -22,11 +22,11 @@ from django.db import DataError, close_old_connections, connections
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework import exceptions as drf_exceptions
 
-from api import ratelimit
-from api.authentication import raw_key_from_headers
+from accounts.permissions import Action
+from api.authentication import rate_limit_headers, request_authenticate
 from api.errors import api_error
+from api.permissions import action_require
 from core.errors import ApiError, ParamError, error_body, server_error_body
 
 logger = logging.getLogger(__name__)
@@ -165,46 +165,18 @@ def _exception_response(exc: Exception) -> HttpResponse:
     return _server_error()
 
 
-# --- Authentication and rate limits -----------------------------------------
+# --- Authentication, rate limits and roles -----------------------------------
 
 
-def _unauthenticated(code: str, message: str) -> ApiError:
-    return ApiError(401, "authentication_error", code, message, headers={"WWW-Authenticate": 'Bearer realm="api"'})
-
-
-def _raw_key(request: HttpRequest) -> str:
-    """The secret the request presents, read exactly as api.authentication reads it for DRF views."""
-    try:
-        raw = raw_key_from_headers(request)
-    except drf_exceptions.AuthenticationFailed as exc:
-        raise _unauthenticated("authentication_failed", str(exc.detail)) from None
-    if raw is None:
-        raise _unauthenticated(
-            "not_authenticated", "No API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'."
-        )
-    return raw
-
-
-def authorize(request: HttpRequest) -> None:
-    """Authenticate and count the request against its key's and organization's limits (401, 429 when over).
-
-    An API key acts for its organization with every permission the API has:
-    keys carry no role, so no native endpoint answers 403.
-    """
-    found = ratelimit.key_authenticate_counted(_raw_key(request))
-    if found is None:
-        raise _unauthenticated("authentication_failed", "The API key is invalid or has been revoked.")
-    key, request.rate_limit = found  # type: ignore[attr-defined]
+def authorize(request: HttpRequest, action: Action | None) -> None:
+    """Authenticate and count the request (401, 429 when over a limit), then check the key's role (403)."""
+    key = request_authenticate(request)
     request.auth = key  # type: ignore[attr-defined]
-    request.organization = key.organization  # type: ignore[attr-defined]
-    request.rate_limit.raise_if_exceeded()
+    action_require(key, action)
 
 
 def _with_rate_headers(request: HttpRequest, response: HttpResponse) -> HttpResponse:
-    state = getattr(request, "rate_limit", None)
-    if state is not None:
-        for name, value in state.headers().items():
-            response.headers.setdefault(name, value)
+    rate_limit_headers(request, response)
     return response
 
 
@@ -214,11 +186,11 @@ def _with_rate_headers(request: HttpRequest, response: HttpResponse) -> HttpResp
 def api_endpoint(**handlers: Handler) -> Callable[..., Awaitable[HttpResponse]]:
     """An async view dispatching by method (get=..., post=...) with the API's error handling."""
     allowed = sorted(method.upper() for method in handlers)
+    # Counted like any request of the key, then refused.
+    refuse_method = sync_handler(lambda request, **kwargs: _method_not_allowed(request.method, allowed), None)
 
     async def view(request: HttpRequest, **kwargs: Any) -> HttpResponse:
-        handler = handlers.get(request.method.lower())
-        if handler is None:
-            return _method_not_allowed(request.method, allowed)
+        handler = handlers.get(request.method.lower()) or refuse_method
         try:
             response = await handler(request, **kwargs)
         except Exception as exc:
@@ -229,11 +201,11 @@ def api_endpoint(**handlers: Handler) -> Callable[..., Awaitable[HttpResponse]]:
     return csrf_exempt(view)
 
 
-def sync_handler(fn: Callable[..., HttpResponse]) -> Handler:
+def sync_handler(fn: Callable[..., HttpResponse], action: Action | None) -> Handler:
     """An endpoint whose whole work (auth, rate limit, reads and writes) is one trip to the database threads."""
 
     def authorized(request: HttpRequest, kwargs: dict[str, Any]) -> HttpResponse:
-        authorize(request)
+        authorize(request, action)
         return fn(request, **kwargs)
 
     async def handler(request: HttpRequest, **kwargs: Any) -> HttpResponse:

@@ -31,8 +31,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.authentication import OptionalApiKeyAuthentication, raw_key_from_headers, request_authenticate
 from api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from api.idempotency import KEY_MAX_LENGTH
+from api.views import RateLimitHeadersMixin
 from videogen import catalog
 from videogen.api import serializers as s
 from videogen.api.listing import DEFAULT_LIMIT, MAX_LIMIT
@@ -326,8 +328,10 @@ def _describe_request_bodies(schemas: dict[str, Any]) -> None:
 
 GUIDE = """
 **Authentication.** Send your API key as `Authorization: Bearer <key>` or `x-api-key: <key>`.
-A key acts for its organization with every permission the API offers, so these endpoints
-never answer 403; a missing, malformed, unknown or revoked key is a 401.
+A key acts for its organization with its creator's current role (owner, admin or member; see
+the README's permission table): a request its role may not make is a 403 (`permission_error`,
+naming the role and the action). A missing, malformed, unknown or revoked key, or the key of
+someone who left the organization, is a 401.
 
 **Errors** have one shape: `{"error": {"type", "code", "message", "param"}}`, where `param`
 names the field (or header) at fault. Another organization's objects are simply not found (404).
@@ -366,10 +370,10 @@ class ApiSchemaGenerator(SchemaGenerator):
         return postprocess(super().get_schema(request=request, public=public))
 
 
-class SchemaView(SpectacularAPIView):
-    """GET /api/v1/schema: public, like the docs page that reads it."""
+class SchemaView(RateLimitHeadersMixin, SpectacularAPIView):
+    """GET /api/v1/schema: public, like the docs page that reads it (a key given is checked and counted)."""
 
-    authentication_classes: list[type] = []
+    authentication_classes = [OptionalApiKeyAuthentication]
     permission_classes = [AllowAny]
     generator_class = ApiSchemaGenerator
     # JSON unless YAML is asked for (Accept: application/vnd.oai.openapi or ?format=yaml).
@@ -381,11 +385,21 @@ class SchemaView(SpectacularAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class DocsView(SpectacularSwaggerView):
-    """Swagger UI from drf_spectacular_sidecar's static files: nothing is loaded from another host."""
+class DocsView(RateLimitHeadersMixin, SpectacularSwaggerView):
+    """Swagger UI from drf_spectacular_sidecar's static files: nothing is loaded from another host.
+
+    A page for people: a key, if one is sent, is checked and counted, but the
+    page renders as the signed-in person (its templates know people, not keys).
+    """
 
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if raw_key_from_headers(request) is not None:
+            request_authenticate(request)
+
     url_name = "api-schema"
 
 

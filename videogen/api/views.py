@@ -13,6 +13,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 
+from accounts.permissions import Action
 from api import idempotency, ratelimit
 from api.errors import api_error
 from api.waiting import wait_until_finished
@@ -64,7 +65,7 @@ def _models(request: HttpRequest) -> HttpResponse:
     return json_response({"object": "list", "data": data})
 
 
-models = api_endpoint(get=sync_handler(_models))
+models = api_endpoint(get=sync_handler(_models, None))
 
 
 # --- Creating a generation ---------------------------------------------------------
@@ -192,7 +193,7 @@ def _accept(request: HttpRequest, create: CreateRequest, record: Any, limits: ra
 
 
 def _create(request: HttpRequest) -> Outcome:
-    authorize(request)
+    authorize(request, Action.GENERATE)
     payload = _json_payload(request)
     key = idempotency.idempotency_key(request)
     create = parse_create(payload)
@@ -255,14 +256,14 @@ def _list(request: HttpRequest) -> HttpResponse:
     return json_response(generations_page(request.organization, request.GET))
 
 
-generations = api_endpoint(get=sync_handler(_list), post=_generations_post)
+generations = api_endpoint(get=sync_handler(_list, Action.JOBS_VIEW), post=_generations_post)
 
 
 # --- One generation -----------------------------------------------------------------
 
 
 def _detail(request: HttpRequest, public_id: str) -> Outcome:
-    authorize(request)
+    authorize(request, Action.JOBS_VIEW)
     return _reload(request, public_id)
 
 
@@ -291,7 +292,7 @@ def _cancel(request: HttpRequest, generation_id: str) -> HttpResponse:
     return json_response(generation_to_dict(job))
 
 
-generation_cancel_view = api_endpoint(post=sync_handler(_cancel))
+generation_cancel_view = api_endpoint(post=sync_handler(_cancel, Action.JOBS_CANCEL))
 
 
 # --- Uploads -------------------------------------------------------------------------------
@@ -328,4 +329,4 @@ def _upload(request: HttpRequest) -> HttpResponse:
     return json_response(upload_to_dict(upload), status=201)
 
 
-uploads = api_endpoint(post=sync_handler(_upload))
+uploads = api_endpoint(post=sync_handler(_upload, Action.GENERATE))

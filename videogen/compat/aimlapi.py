@@ -54,6 +54,7 @@ STATUS_NAMES = {"queued": "queued", "running": "generating", "succeeded": "compl
 HTTP_STATUS = {
     Kind.BAD_REQUEST: 400,
     Kind.UNAUTHORIZED: 401,
+    Kind.FORBIDDEN: 403,
     Kind.RATE_LIMITED: 429,
     Kind.INSUFFICIENT_CREDITS: 403,
     Kind.SPEND_LIMIT: 403,

@@ -75,6 +75,7 @@ STATUS_NAMES = {"queued": "processing", "running": "processing", "succeeded": "c
 HTTP_STATUS = {
     Kind.BAD_REQUEST: 400,
     Kind.UNAUTHORIZED: 401,
+    Kind.FORBIDDEN: 403,
     Kind.RATE_LIMITED: 429,
     Kind.INSUFFICIENT_CREDITS: 402,
     Kind.SPEND_LIMIT: 402,

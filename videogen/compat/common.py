@@ -24,13 +24,14 @@ from django.core import signing
 from django.db import close_old_connections
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework import exceptions as drf_exceptions
 
 from accounts.models import ApiKey
-from api.authentication import raw_key_from_headers
-from api.ratelimit import RUNNING_JOBS_RETRY_AFTER, key_authenticate_counted, limits_for
+from accounts.permissions import Action
+from api.authentication import rate_limit_headers, request_authenticate
+from api.permissions import action_require
+from api.ratelimit import RUNNING_JOBS_RETRY_AFTER, limits_for
 from billing.errors import InsufficientCredits, PricingError, SpendLimitExceeded, TooManyOpenHolds
-from core.errors import ParamError
+from core.errors import ApiError, ParamError
 from videogen import selectors
 from videogen.models import Generation, Status, Upload
 from videogen.presenters import generation_to_dict
@@ -48,6 +49,7 @@ class Kind:
 
     BAD_REQUEST = "bad_request"
     UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     INSUFFICIENT_CREDITS = "insufficient_credits"
@@ -88,7 +90,9 @@ ErrorRenderer = Callable[[HttpRequest, CompatError], HttpResponse]
 def compat_view(render_error: ErrorRenderer) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Make a view answer every refusal, and any bug, in its provider's error style (never HTML).
 
-    Works for sync and async views; the endpoints take API keys, not cookies, so no CSRF.
+    Every request is authenticated and counted first (`key_check`), whatever
+    its method or body. Works for sync and async views; the endpoints take API
+    keys, not cookies, so no CSRF.
     """
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -97,27 +101,32 @@ def compat_view(render_error: ErrorRenderer) -> Callable[[Callable[..., Any]], C
                 response = render_error(request, exc)
                 if exc.retry_after is not None:
                     response["Retry-After"] = str(exc.retry_after)
-                return response
+                return rate_limit_headers(request, response)
             logger.exception("Compatible endpoint %s failed", request.path, exc_info=exc)
-            return render_error(request, CompatError(Kind.SERVER_ERROR, "Internal server error."))
+            response = render_error(request, CompatError(Kind.SERVER_ERROR, "Internal server error."))
+            return rate_limit_headers(request, response)
 
         if iscoroutinefunction(view):
 
             @wraps(view)
             async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
                 try:
-                    return await view(request, *args, **kwargs)
+                    await in_thread(key_check)(request)
+                    response = await view(request, *args, **kwargs)
                 except Exception as exc:
                     return failed(request, exc)
+                return rate_limit_headers(request, response)
 
             return csrf_exempt(async_wrapper)
 
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             try:
-                return view(request, *args, **kwargs)
+                key_check(request)
+                response = view(request, *args, **kwargs)
             except Exception as exc:
                 return failed(request, exc)
+            return rate_limit_headers(request, response)
 
         return csrf_exempt(wrapper)
 
@@ -159,25 +168,37 @@ def public_base(request: HttpRequest) -> str:
 # --- keys --------------------------------------------------------------------------------
 
 
-def authenticate(request: HttpRequest) -> ApiKey:
-    """The API key from `x-api-key` or `Authorization: Bearer`; 401 when missing, malformed or revoked."""
+# What a compatible request does in the permission table: submitting is generating, reading is viewing jobs.
+METHOD_ACTIONS = {"POST": Action.GENERATE, "GET": Action.JOBS_VIEW, "HEAD": Action.JOBS_VIEW}
+_KINDS = {401: Kind.UNAUTHORIZED, 403: Kind.FORBIDDEN, 429: Kind.RATE_LIMITED}
+
+
+def _compat_error(exc: ApiError) -> CompatError:
+    retry_after = exc.headers.get("Retry-After")
+    kind = _KINDS.get(exc.status_code, Kind.SERVER_ERROR)
+    return CompatError(kind, exc.message, retry_after=int(retry_after) if retry_after else None)
+
+
+def key_check(request: HttpRequest) -> ApiKey:
+    """The request's key, through the native API's one path: counted against the same limits.
+
+    401 when missing, malformed or revoked, 429 over a limit. The key stays on `request.api_key`.
+    """
     try:
-        raw = raw_key_from_headers(request)
-    except drf_exceptions.AuthenticationFailed as exc:
-        raise CompatError(Kind.UNAUTHORIZED, str(exc.detail)) from None
-    if raw is None:
-        raise CompatError(Kind.UNAUTHORIZED, "No API key: send 'x-api-key: <key>' or 'Authorization: Bearer <key>'.")
-    # The same per-key and per-organization request limits as the native API.
-    found = key_authenticate_counted(raw)
-    if found is None:
-        raise CompatError(Kind.UNAUTHORIZED, "The API key is invalid or has been revoked.")
-    key, state = found
-    if state.exceeded:
-        raise CompatError(
-            Kind.RATE_LIMITED,
-            f"Rate limit exceeded: {state.limit} requests per minute; retry in {state.retry_after()} s.",
-            retry_after=state.retry_after(),
-        )
+        key = request_authenticate(request)
+    except ApiError as exc:
+        raise _compat_error(exc) from None
+    request.api_key = key  # type: ignore[attr-defined]
+    return key
+
+
+def authenticate(request: HttpRequest) -> ApiKey:
+    """The request's key (see `key_check`), allowed by its role to do what the method does (403 otherwise)."""
+    key = getattr(request, "api_key", None) or key_check(request)
+    try:
+        action_require(key, METHOD_ACTIONS.get(request.method or "", Action.GENERATE))
+    except ApiError as exc:
+        raise _compat_error(exc) from None
     return key
 
 

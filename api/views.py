@@ -1,0 +1,28 @@
+"""The base of every API endpoint: key authentication counted against the limits, roles, one error shape."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.http import HttpResponseBase
+from rest_framework.views import APIView
+
+from accounts.permissions import Action
+from api.authentication import ApiKeyAuthentication, rate_limit_headers
+from api.permissions import ActionPermission
+
+
+class RateLimitHeadersMixin:
+    """Every response to a counted request carries `X-RateLimit-*` (errors included)."""
+
+    def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+        return rate_limit_headers(request, response)
+
+
+class ApiView(RateLimitHeadersMixin, APIView):
+    """An API endpoint. `actions` names what each method does in the permission table (None: any key)."""
+
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [ActionPermission]
+    actions: ClassVar[dict[str, Action | None]] = {}
