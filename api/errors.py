@@ -8,7 +8,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -80,6 +83,25 @@ def api_error(exc: Exception) -> ApiError | None:
     return None
 
 
+def _invalid(code: str, message: str, status_code: int = 400) -> ApiError:
+    return ApiError(status_code, "invalid_request_error", code, message)
+
+
+def _request_error(exc: Exception) -> ApiError | None:
+    """What Django and the database say about a request we could not read or store."""
+    if isinstance(exc, Http404):
+        return ApiError(404, "not_found", "not_found", str(exc) or "Not found.")
+    if isinstance(exc, RequestDataTooBig):
+        return _invalid("request_too_large", "The request body is too large.", 413)
+    if isinstance(exc, MultiPartParserError | TooManyFieldsSent | TooManyFilesSent):
+        return _invalid("invalid_multipart", f"The multipart body could not be read: {exc}")
+    if isinstance(exc, DataError):
+        # Input the database cannot take that no check caught: the client's data, not our failure.
+        logger.warning("API request refused by the database: %s", exc)
+        return _invalid("invalid_data", "The request contains data that cannot be stored.")
+    return None
+
+
 _DRF_TYPES = {
     status.HTTP_400_BAD_REQUEST: "invalid_request_error",
     status.HTTP_401_UNAUTHORIZED: "authentication_error",
@@ -106,11 +128,9 @@ def _first_validation_error(detail: Any, prefix: str = "") -> tuple[str | None, 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, reshaped; anything unexpected becomes a 500 without internals."""
-    mapped = api_error(exc)
+    mapped = api_error(exc) or _request_error(exc)
     if mapped is not None:
         return Response(mapped.body(), status=mapped.status_code, headers=mapped.headers)
-    if isinstance(exc, Http404):
-        exc = exceptions.NotFound()
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("Unhandled API error", exc_info=exc)

@@ -36,10 +36,10 @@ def action_require(key: ApiKey, action: Action | None) -> None:
 def view_action(view: Any, method: str) -> Action | None:
     """The action a view's method performs, as the view declares it in `actions`."""
     actions: dict[str, Action | None] = getattr(view, "actions", {})
-    if method == "OPTIONS" and method not in actions:
-        return None
     if method == "HEAD":
         method = "GET"
+    if method not in actions and (method == "OPTIONS" or not hasattr(view, method.lower())):
+        return None  # DRF's own OPTIONS, or a method the view lacks: the 405 follows
     if method not in actions:
         name = type(view).__name__
         raise ImproperlyConfigured(f"{name}.actions does not say which action {method} performs.")

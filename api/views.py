@@ -26,3 +26,8 @@ class ApiView(RateLimitHeadersMixin, APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [ActionPermission]
     actions: ClassVar[dict[str, Action | None]] = {}
+
+    @property
+    def allowed_methods(self) -> list[str]:
+        """What `Allow` lists on a 405 (and the schema describes): the methods the view declares."""
+        return list(self.actions)

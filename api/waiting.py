@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
@@ -22,10 +23,11 @@ logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.25
 
-FinishedAmong = Callable[[list[int]], list[int]]
+# Which of the awaited keys (primary keys, public ids) are done, in one query.
+FinishedAmong = Callable[[list[Any]], list[Any]]
 
 
-def _checked(finished_among: FinishedAmong, ids: list[int]) -> list[int]:
+def _checked(finished_among: FinishedAmong, ids: list[Hashable]) -> list[Hashable]:
     try:
         return finished_among(ids)
     finally:
@@ -35,10 +37,10 @@ def _checked(finished_among: FinishedAmong, ids: list[int]) -> list[int]:
 class _Waiters:
     def __init__(self, finished_among: FinishedAmong) -> None:
         self.finished_among = finished_among
-        self.events: dict[int, set[asyncio.Event]] = {}
+        self.events: dict[Hashable, set[asyncio.Event]] = {}
         self.task: asyncio.Task | None = None
 
-    async def wait(self, key: int, timeout: float) -> bool:
+    async def wait(self, key: Hashable, timeout: float) -> bool:
         event = asyncio.Event()
         self.events.setdefault(key, set()).add(event)
         if self.task is None or self.task.done():
@@ -52,7 +54,7 @@ class _Waiters:
         finally:
             self._forget(key, event)
 
-    def _forget(self, key: int, event: asyncio.Event) -> None:
+    def _forget(self, key: Hashable, event: asyncio.Event) -> None:
         waiting = self.events.get(key)
         if waiting is not None:
             waiting.discard(event)
@@ -85,7 +87,7 @@ _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[FinishedAmon
 )
 
 
-async def wait_until_finished(key: int, timeout: float, *, finished_among: FinishedAmong) -> bool:
+async def wait_until_finished(key: Hashable, timeout: float, *, finished_among: FinishedAmong) -> bool:
     """Wait up to `timeout` seconds until `finished_among` lists `key`; True if it did."""
     if timeout <= 0:
         return False

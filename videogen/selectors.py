@@ -41,3 +41,9 @@ def provider_get(name: str) -> Provider | None:
 def generations_finished_among(pks: list[int]) -> list[int]:
     """Which of these jobs (primary keys) have reached a final state: what clients waiting on them look for."""
     return list(Generation.objects.filter(pk__in=pks).exclude(status__in=ACTIVE_STATUSES).values_list("pk", flat=True))
+
+
+def generations_finished_among_public_ids(public_ids: list[str]) -> list[str]:
+    """`generations_finished_among` for clients that know their jobs by public id (the native API)."""
+    finished = Generation.objects.filter(public_id__in=public_ids).exclude(status__in=ACTIVE_STATUSES)
+    return list(finished.values_list("public_id", flat=True))

@@ -433,7 +433,7 @@ REST_FRAMEWORK = {
     ],
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hailuo Studio API",
@@ -458,9 +458,6 @@ LOW_BALANCE_DEFAULT_USD = env_usd("LOW_BALANCE_DEFAULT_USD", "2.00")
 
 # --- Generation pipeline ---------------------------------------------------
 GENERATION_DEADLINE_SECONDS = env_int("GENERATION_DEADLINE_SECONDS", 30 * 60, minimum=10)
-# Threads doing the native API's database work in each web process, each with its own connection.
-# Jobs of one organization queue on its credit account's row lock, so more threads mostly add waiting.
-API_DB_THREADS = env_int("API_DB_THREADS", 8, minimum=1, maximum=256)
 POLL_BATCH_SIZE = env_int("POLL_BATCH_SIZE", 500, minimum=1)
 POLL_CONCURRENCY = env_int("POLL_CONCURRENCY", 32, minimum=1, maximum=512)
 # A job still `submitting` after this long had its worker die mid-call: it is

@@ -1,7 +1,7 @@
 """Fixtures of the native API tests.
 
-The endpoints do their database work on the API's own threads (videogen.api.core),
-so these tests use committed data: modules mark themselves django_db(transaction=True).
+Waiting requests (`Prefer: wait`) look at their jobs from other threads, so
+these tests use committed data: modules mark themselves django_db(transaction=True).
 """
 
 from __future__ import annotations
@@ -21,18 +21,10 @@ from accounts.models import Organization
 from api import ratelimit
 from api.models import OrganizationApiLimits
 from billing import services as billing_services
-from videogen.api import core
 from videogen.models import Generation
 from videogen.services import pipeline, sweep
 
 FAST_6S_PRICE = 100_000  # hailuo-02-fast, 6 s: $0.10
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _api_db_threads(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
-    """The API's database threads keep connections open; close them before the test database goes."""
-    yield
-    core.db_threads_close()
 
 
 @pytest.fixture(autouse=True)

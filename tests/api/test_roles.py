@@ -102,6 +102,11 @@ def assert_refused(response, role: str, action: Action, native: bool) -> None:
         )
 
 
+def test_every_action_with_an_api_surface_is_declared_by_its_views() -> None:
+    native = {action for action, surfaces in SURFACES.items() if any(h is None for _, _, h in surfaces)}
+    assert declared_actions() == native
+
+
 @pytest.mark.parametrize("role", Role.values)
 @pytest.mark.parametrize("action", list(Action))
 def test_a_key_may_do_through_the_api_what_its_role_may_do(role: str, action: Action, keys: dict[str, str]) -> None:

@@ -21,11 +21,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 NATIVE = {
     ("get", "/api/v1/models"): {"200", "401", "429", "500"},
-    ("get", "/api/v1/generations"): {"200", "400", "401", "429", "500"},
-    ("post", "/api/v1/generations"): {"201", "400", "401", "402", "404", "409", "413", "415", "429", "500"},
-    ("get", "/api/v1/generations/{generation_id}"): {"200", "401", "404", "429", "500"},
-    ("post", "/api/v1/generations/{generation_id}/cancel"): {"200", "401", "404", "409", "429", "500"},
-    ("post", "/api/v1/uploads"): {"201", "400", "401", "413", "415", "429", "500"},
+    ("get", "/api/v1/generations"): {"200", "400", "401", "403", "429", "500"},
+    ("post", "/api/v1/generations"): {"201", "400", "401", "402", "403", "404", "409", "413", "415", "429", "500"},
+    ("get", "/api/v1/generations/{generation_id}"): {"200", "401", "403", "404", "429", "500"},
+    ("post", "/api/v1/generations/{generation_id}/cancel"): {"200", "401", "403", "404", "409", "429", "500"},
+    ("post", "/api/v1/uploads"): {"201", "400", "401", "403", "413", "415", "429", "500"},
 }
 
 
@@ -242,3 +242,18 @@ def test_no_schema_path_is_left_without_a_documented_error_shape(schema) -> None
         for status in statuses - {"200", "201"}:
             ref = schema["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]
             assert ref == {"$ref": "#/components/schemas/ErrorResponse"}, (method, path, status)
+
+
+def test_every_operation_that_needs_a_role_documents_its_403(schema) -> None:
+    paths = schema["paths"]
+    for path, method in [
+        ("/api/v1/webhook-endpoints", "post"),
+        ("/api/v1/webhook-secret", "get"),
+        ("/api/v1/balance", "get"),
+        ("/api/v1/generations/{generation_id}/cancel", "post"),
+    ]:
+        refused = paths[path][method]["responses"]["403"]
+        assert "permission_error" in refused["description"]
+        assert refused["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorResponse"}
+    for path in ("/api/v1/me", "/api/v1/models", "/api/v1/pricing"):
+        assert "403" not in paths[path]["get"]["responses"]

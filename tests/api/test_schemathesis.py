@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import fund, set_limits
-from videogen.api import core
+from videogen.api import parsing
 
 schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is not installed (pip install -e '.[dev]')")
 from hypothesis import HealthCheck, given, settings  # noqa: E402 (after the skip: hypothesis comes with schemathesis)
@@ -49,7 +49,7 @@ def _excluded_checks() -> list[Any]:
 def api_schema(live_server, org_a, api_key_a, monkeypatch) -> Any:
     fund(org_a, 100_000_000)
     set_limits(org_a, key_requests_per_minute=1_000_000, org_requests_per_minute=1_000_000, max_running_jobs=1_000_000)
-    monkeypatch.setattr(core, "MAX_WAIT_SECONDS", 1)  # a generated `Prefer: wait` must not stall the run
+    monkeypatch.setattr(parsing, "MAX_WAIT_SECONDS", 1)  # a generated `Prefer: wait` must not stall the run
     return schemathesis.openapi.from_url(f"{live_server.url}/api/v1/schema").include(path_regex=NATIVE_PATHS)
 
 

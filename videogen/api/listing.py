@@ -15,7 +15,7 @@ from django.http import QueryDict
 
 from accounts.models import Organization
 from videogen import catalog, selectors
-from videogen.api.core import invalid, require_storable
+from videogen.api.parsing import invalid, require_storable
 from videogen.models import Generation, Status
 from videogen.presenters import generation_to_dict
 

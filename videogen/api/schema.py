@@ -1,11 +1,9 @@
 """The OpenAPI 3 schema at /api/v1/schema and the Swagger UI (local files from the sidecar, no CDN).
 
-The native endpoints are async Django views, which drf-spectacular cannot
-inspect, so each has a DRF "twin" here that exists only to be described: the
-generator reads the twins in place of the real views, under the same paths.
-A postprocessing step adds what serializers cannot say: the rate-limit and
-other response headers, the 401 of every endpoint that needs a key, and the
-duration that may be a string.
+The schema is generated from the DRF views that serve /api/v1 (their
+serializers and `extend_schema` descriptions). A postprocessing step adds
+what serializers cannot say: the rate-limit and other response headers, the
+401 of every endpoint that needs a key, and the duration that may be a string.
 """
 
 from __future__ import annotations
@@ -25,20 +23,15 @@ from drf_spectacular.renderers import (
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from api.authentication import OptionalApiKeyAuthentication, raw_key_from_headers, request_authenticate
 from api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from api.idempotency import KEY_MAX_LENGTH
 from api.views import RateLimitHeadersMixin
-from videogen import catalog
 from videogen.api import serializers as s
-from videogen.api.listing import DEFAULT_LIMIT, MAX_LIMIT
-from videogen.models import Status
 
 API_PREFIX = "api/v1/"
 
@@ -59,16 +52,16 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
         ]
 
 
-def _error(description: str) -> OpenApiResponse:
+def error_response(description: str) -> OpenApiResponse:
     return OpenApiResponse(response=s.ErrorResponseSerializer, description=description)
 
 
-UNAUTHORIZED = _error("No API key, a malformed header, or an unknown or revoked key.")
-TOO_MANY = _error(
+UNAUTHORIZED = error_response("No API key, a malformed header, or an unknown or revoked key.")
+TOO_MANY = error_response(
     "Over a rate limit (`rate_limit_exceeded`: requests per minute of the key or the organization), "
     "or (creating a generation) `too_many_running_jobs`. Retry after `Retry-After` seconds."
 )
-NOT_FOUND = _error("No such object in your organization (another organization's objects are not found either).")
+NOT_FOUND = error_response("No such object in your organization (another organization's objects are not found either).")
 
 PREFER = OpenApiParameter(
     "Prefer",
@@ -92,145 +85,8 @@ IDEMPOTENCY_KEY = OpenApiParameter(
         f"1 to {KEY_MAX_LENGTH} characters."
     ),
 )
-GENERATION_ID = OpenApiParameter("generation_id", OpenApiTypes.STR, OpenApiParameter.PATH, description="gen_...")
 
 
-class ModelsSchema(APIView):
-    @extend_schema(
-        operation_id="models_list",
-        summary="List models",
-        description="Every model with its parameters, their rules, and the price of each variant.",
-        responses={200: s.ModelListSerializer, 401: UNAUTHORIZED, 429: TOO_MANY},
-        tags=["models"],
-    )
-    def get(self, request: Request) -> Response:
-        raise NotImplementedError("documentation only")
-
-
-class GenerationsSchema(APIView):
-    parser_classes = [JSONParser]
-
-    @extend_schema(
-        operation_id="generations_list",
-        summary="List generations",
-        description="Newest first. Pass `next_cursor` of a page as `cursor` to get the next one.",
-        parameters=[
-            OpenApiParameter(
-                "status",
-                OpenApiTypes.STR,
-                description="One status or several separated by commas: " + ", ".join(x.value for x in Status),
-            ),
-            OpenApiParameter("model", OpenApiTypes.STR, enum=list(catalog.MODELS)),
-            OpenApiParameter("created_after", OpenApiTypes.DATETIME, description="RFC 3339, exclusive."),
-            OpenApiParameter("created_before", OpenApiTypes.DATETIME, description="RFC 3339, exclusive."),
-            OpenApiParameter(
-                "limit",
-                {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
-                description=f"1 to {MAX_LIMIT}; default {DEFAULT_LIMIT}.",
-            ),
-            OpenApiParameter("cursor", OpenApiTypes.STR, description="`next_cursor` of the previous page."),
-        ],
-        responses={
-            200: s.GenerationListSerializer,
-            400: _error("A filter is invalid (`param` names it)."),
-            401: UNAUTHORIZED,
-            429: TOO_MANY,
-        },
-        tags=["generations"],
-    )
-    def get(self, request: Request) -> Response:
-        raise NotImplementedError("documentation only")
-
-    @extend_schema(
-        operation_id="generations_create",
-        summary="Create a generation",
-        description=(
-            "Validates and prices the request, reserves its price from your credit and queues the job. "
-            "You are charged only if it succeeds. Give model parameters in `input` or at the top level."
-        ),
-        request=s.GenerationCreateSerializer,
-        parameters=[IDEMPOTENCY_KEY, PREFER],
-        responses={
-            201: OpenApiResponse(s.GenerationSerializer, description="Accepted (or finished, with `Prefer: wait`)."),
-            400: _error("A parameter breaks a rule (`param` names it, `code` names the rule), or bad JSON."),
-            401: UNAUTHORIZED,
-            402: _error("`insufficient_credits` (with price and available) or `spend_limit_exceeded`."),
-            404: _error("An upload id that does not exist in your organization (`param` names the field)."),
-            409: _error("`idempotency_conflict` or `idempotency_in_progress` (with Retry-After)."),
-            413: _error("The request body is too large."),
-            415: _error("The body is not application/json."),
-            429: TOO_MANY,
-        },
-        tags=["generations"],
-    )
-    def post(self, request: Request) -> Response:
-        raise NotImplementedError("documentation only")
-
-
-class GenerationSchema(APIView):
-    @extend_schema(
-        operation_id="generations_retrieve",
-        summary="Get a generation",
-        parameters=[GENERATION_ID, PREFER],
-        responses={200: s.GenerationSerializer, 401: UNAUTHORIZED, 404: NOT_FOUND, 429: TOO_MANY},
-        tags=["generations"],
-    )
-    def get(self, request: Request, generation_id: str) -> Response:
-        raise NotImplementedError("documentation only")
-
-
-class GenerationCancelSchema(APIView):
-    parser_classes = [JSONParser]
-
-    @extend_schema(
-        operation_id="generations_cancel",
-        summary="Cancel a generation",
-        description="Stops a queued or running job and releases its reserved credit.",
-        request=None,
-        parameters=[GENERATION_ID],
-        responses={
-            200: OpenApiResponse(s.GenerationSerializer, description="Canceled."),
-            401: UNAUTHORIZED,
-            404: NOT_FOUND,
-            409: _error("`not_cancelable`: the job has already finished."),
-            429: TOO_MANY,
-        },
-        tags=["generations"],
-    )
-    def post(self, request: Request, generation_id: str) -> Response:
-        raise NotImplementedError("documentation only")
-
-
-class UploadsSchema(APIView):
-    parser_classes = [MultiPartParser]
-
-    @extend_schema(
-        operation_id="uploads_create",
-        summary="Upload an image",
-        description="Stores a first or last frame; use the returned id as `first_frame_image`.",
-        request=s.UploadCreateSerializer,
-        responses={
-            201: s.UploadSerializer,
-            400: _error("No `file` field, or the image breaks a rule (format, size, sides, ratio)."),
-            401: UNAUTHORIZED,
-            413: _error("The image is over 20 MB."),
-            415: _error("The body is not multipart/form-data."),
-            429: TOO_MANY,
-        },
-        tags=["uploads"],
-    )
-    def post(self, request: Request) -> Response:
-        raise NotImplementedError("documentation only")
-
-
-# Same routes as videogen/api/urls.py: the generator describes these in place of the async views.
-TWINS = [
-    path("models", ModelsSchema.as_view()),
-    path("generations", GenerationsSchema.as_view()),
-    path("generations/<str:generation_id>", GenerationSchema.as_view()),
-    path("generations/<str:generation_id>/cancel", GenerationCancelSchema.as_view()),
-    path("uploads", UploadsSchema.as_view()),
-]
 NATIVE_OPERATIONS = {
     ("/api/v1/models", "get"),
     ("/api/v1/generations", "get"),
@@ -243,12 +99,12 @@ WAITING_OPERATIONS = {("/api/v1/generations", "post"), ("/api/v1/generations/{ge
 
 
 def schema_patterns() -> list:
-    """Everything under /api/v1/ (other apps' DRF views included), with the twins for our async views."""
+    """The routes under /api/v1/ (every app's): the schema describes those and nothing else of the site."""
     api_v1: list = []
     for pattern in get_resolver().url_patterns:
         if isinstance(pattern, URLResolver) and str(pattern.pattern) == API_PREFIX:
             api_v1 = list(pattern.url_patterns)
-    return [path(API_PREFIX, include([*api_v1, *TWINS]))]
+    return [path(API_PREFIX, include(api_v1))]
 
 
 def _int_header(description: str, required: bool = True) -> dict[str, Any]:

@@ -7,11 +7,11 @@ from django.urls import path
 from videogen.api import schema, views
 
 urlpatterns = [
-    path("models", views.models, name="api-models"),
+    path("models", views.ModelsView.as_view(), name="api-models"),
     path("generations", views.generations, name="api-generations"),
     path("generations/<str:generation_id>", views.generation, name="api-generation"),
-    path("generations/<str:generation_id>/cancel", views.generation_cancel_view, name="api-generation-cancel"),
-    path("uploads", views.uploads, name="api-uploads"),
+    path("generations/<str:generation_id>/cancel", views.GenerationCancelView.as_view(), name="api-generation-cancel"),
+    path("uploads", views.UploadsView.as_view(), name="api-uploads"),
     path("schema", schema.SchemaView.as_view(), name="api-schema"),
     path("docs", schema.DocsView.as_view(), name="api-docs-v1"),
 ]

@@ -1,39 +1,49 @@
 """Native REST API endpoints: models, generations, uploads.
 
-Thin: parse, call a service or selector, render. Every view is async (see
-core.py); the blocking work of a request is one trip to the database threads.
+Ordinary DRF views on `api.views.ApiView` (the key's one authentication path,
+rate limits, roles, one error shape); the OpenAPI schema is generated from
+them. Thin: parse, call a service or selector, render.
+
+Two endpoints may wait for a job to finish (`Prefer: wait`): their URLs
+point at async views around the DRF views (`_waiting`). The DRF view does
+the request's work; then, if the job is still running, the async view waits
+for it on the event loop, holding neither a thread nor a database
+connection, and answers with the job as it then stands.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections
+from django.http import Http404, HttpRequest, HttpResponseBase
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from accounts.permissions import Action
 from api import idempotency, ratelimit
 from api.errors import api_error
+from api.views import ApiView
 from api.waiting import wait_until_finished
 from billing import selectors as billing_selectors
 from billing.errors import InsufficientCredits, SpendLimitExceeded, TooManyOpenHolds
 from core.errors import ApiError
 from videogen import catalog, selectors
-from videogen.api.core import (
-    api_endpoint,
-    authorize,
-    invalid,
-    json_response,
-    prefer_wait,
-    run_sync,
-    sync_handler,
-    unstorable_field,
-)
-from videogen.api.listing import generations_page
+from videogen.api import serializers as s
+from videogen.api.listing import DEFAULT_LIMIT, MAX_LIMIT, generations_page
+from videogen.api.parsing import invalid, media_type, prefer_wait, unstorable_field
+from videogen.api.schema import IDEMPOTENCY_KEY, NOT_FOUND, PREFER, TOO_MANY, UNAUTHORIZED, error_response
 from videogen.media import MAX_IMAGE_BYTES
-from videogen.models import Generation, Source, Upload
+from videogen.models import ACTIVE_STATUSES, Generation, Source, Status, Upload
 from videogen.presenters import generation_to_dict
 from videogen.services.files import signed_url
 from videogen.services.generations import generation_cancel, generation_create
@@ -44,31 +54,39 @@ REQUEST_FIELDS = ("model", "input", "webhook", "webhook_events_filter", "metadat
 MODEL_PARAMETERS = frozenset(name for spec in catalog.MODELS.values() for name in spec.describe())
 # Multipart overhead allowed on top of the largest image before we refuse without reading the body.
 UPLOAD_SLACK_BYTES = 1024 * 1024
+GENERATION_ID = OpenApiParameter("generation_id", OpenApiTypes.STR, OpenApiParameter.PATH, description="gen_...")
 
 
 # --- Models ------------------------------------------------------------------
 
 
-def _models(request: HttpRequest) -> HttpResponse:
-    prices = billing_selectors.price_list(catalog.all_variants())
-    data = [
-        {
-            "id": spec.slug,
-            "object": "model",
-            "name": spec.name,
-            "description": spec.description,
-            "parameters": spec.describe(),
-            "prices": [price for price in prices if price["model"] == spec.slug],
-        }
-        for spec in catalog.MODELS.values()
-    ]
-    return json_response({"object": "list", "data": data})
+class ModelsView(ApiView):
+    actions = {"GET": None}
+
+    @extend_schema(
+        operation_id="models_list",
+        summary="List models",
+        description="Every model with its parameters, their rules, and the price of each variant.",
+        responses={200: s.ModelListSerializer, 401: UNAUTHORIZED, 429: TOO_MANY},
+        tags=["models"],
+    )
+    def get(self, request: Request) -> Response:
+        prices = billing_selectors.price_list(catalog.all_variants())
+        data = [
+            {
+                "id": spec.slug,
+                "object": "model",
+                "name": spec.name,
+                "description": spec.description,
+                "parameters": spec.describe(),
+                "prices": [price for price in prices if price["model"] == spec.slug],
+            }
+            for spec in catalog.MODELS.values()
+        ]
+        return Response({"object": "list", "data": data})
 
 
-models = api_endpoint(get=sync_handler(_models, None))
-
-
-# --- Creating a generation ---------------------------------------------------------
+# --- Creating and listing generations ----------------------------------------------
 
 
 @dataclass
@@ -80,19 +98,8 @@ class CreateRequest:
     metadata: Any = None
 
 
-@dataclass
-class Outcome:
-    """What the database work of a request produced, before any waiting."""
-
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
-    generation_pk: int | None = None
-    final: bool = True
-
-
-def _json_payload(request: HttpRequest) -> dict[str, Any]:
-    content_type = request.content_type or ""
+def _json_payload(request: Request) -> dict[str, Any]:
+    content_type = media_type(request)
     if content_type and content_type != "application/json":
         raise invalid(None, "unsupported_media_type", "Send the request as application/json.", status=415)
     try:
@@ -158,8 +165,8 @@ def parse_create(payload: dict[str, Any]) -> CreateRequest:
     return CreateRequest(model=model, params=params, webhook=webhook, webhook_events=events, metadata=metadata)
 
 
-def _accept(request: HttpRequest, create: CreateRequest, record: Any, limits: ratelimit.Limits) -> Outcome:
-    organization = request.organization
+def _accept(request: Request, create: CreateRequest, record: Any) -> Response:
+    limits = ratelimit.limits_for(request.organization.pk)
     accepted: dict[str, Any] = {}
 
     def in_transaction(generation: Generation) -> None:
@@ -169,8 +176,8 @@ def _accept(request: HttpRequest, create: CreateRequest, record: Any, limits: ra
             idempotency.idempotency_complete(record, status=201, body=accepted["body"])
 
     try:
-        generation = generation_create(
-            organization=organization,
+        generation_create(
+            organization=request.organization,
             model=create.model,
             params=create.params,
             source=Source.API,
@@ -189,11 +196,10 @@ def _accept(request: HttpRequest, create: CreateRequest, record: Any, limits: ra
         if record is not None:
             idempotency.idempotency_complete(record, status=refusal.status_code, body=refusal.body())
         raise refusal from None
-    return Outcome(status=201, body=accepted["body"], generation_pk=generation.pk, final=generation.is_final)
+    return Response(accepted["body"], status=201)
 
 
-def _create(request: HttpRequest) -> Outcome:
-    authorize(request, Action.GENERATE)
+def _create(request: Request) -> Response:
     payload = _json_payload(request)
     key = idempotency.idempotency_key(request)
     create = parse_create(payload)
@@ -202,97 +208,178 @@ def _create(request: HttpRequest) -> Outcome:
         fingerprint = idempotency.request_fingerprint(request.method, request.path, payload)
         claimed = idempotency.idempotency_begin(organization=request.organization, key=key, fingerprint=fingerprint)
         if isinstance(claimed, idempotency.Replay):
-            return Outcome(status=claimed.status, body=claimed.body, headers={"Idempotent-Replayed": "true"})
+            return Response(claimed.body, status=claimed.status, headers={REPLAYED: "true"})
         record = claimed
     try:
-        return _accept(request, create, record, ratelimit.limits_for(request.organization.pk))
+        return _accept(request, create, record)
     except Exception:
         if record is not None:
             idempotency.idempotency_release(record)  # a no-op when the outcome was saved with the key
         raise
 
 
-def _generation(request: HttpRequest, public_id: str) -> Generation:
-    if unstorable_field(public_id) is not None:
-        raise Http404("No such generation.")  # no id has such characters
-    return selectors.generation_get(request.organization, public_id)
+REPLAYED = "Idempotent-Replayed"
 
 
-def _reload(request: HttpRequest, public_id: str) -> Outcome:
-    generation = _generation(request, public_id)
-    return Outcome(
-        status=200, body=generation_to_dict(generation), generation_pk=generation.pk, final=generation.is_final
+class GenerationsView(ApiView):
+    actions = {"GET": Action.JOBS_VIEW, "POST": Action.GENERATE}
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        operation_id="generations_list",
+        summary="List generations",
+        description="Newest first. Pass `next_cursor` of a page as `cursor` to get the next one.",
+        parameters=[
+            OpenApiParameter(
+                "status",
+                OpenApiTypes.STR,
+                description="One status or several separated by commas: " + ", ".join(x.value for x in Status),
+            ),
+            OpenApiParameter("model", OpenApiTypes.STR, enum=list(catalog.MODELS)),
+            OpenApiParameter("created_after", OpenApiTypes.DATETIME, description="RFC 3339, exclusive."),
+            OpenApiParameter("created_before", OpenApiTypes.DATETIME, description="RFC 3339, exclusive."),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                description=f"1 to {MAX_LIMIT}; default {DEFAULT_LIMIT}.",
+            ),
+            OpenApiParameter("cursor", OpenApiTypes.STR, description="`next_cursor` of the previous page."),
+        ],
+        responses={
+            200: s.GenerationListSerializer,
+            400: error_response("A filter is invalid (`param` names it)."),
+            401: UNAUTHORIZED,
+            429: TOO_MANY,
+        },
+        tags=["generations"],
     )
+    def get(self, request: Request) -> Response:
+        return Response(generations_page(request.organization, request.query_params))
 
-
-async def _wait_and_reload(request: HttpRequest, outcome: Outcome, wait: int, started: float) -> Outcome:
-    await wait_until_finished(
-        outcome.generation_pk,
-        wait - (time.monotonic() - started),
-        finished_among=selectors.generations_finished_among,
+    @extend_schema(
+        operation_id="generations_create",
+        summary="Create a generation",
+        description=(
+            "Validates and prices the request, reserves its price from your credit and queues the job. "
+            "You are charged only if it succeeds. Give model parameters in `input` or at the top level."
+        ),
+        request=s.GenerationCreateSerializer,
+        parameters=[IDEMPOTENCY_KEY, PREFER],
+        responses={
+            201: OpenApiResponse(s.GenerationSerializer, description="Accepted (or finished, with `Prefer: wait`)."),
+            400: error_response("A parameter breaks a rule (`param` names it, `code` names the rule), or bad JSON."),
+            401: UNAUTHORIZED,
+            402: error_response("`insufficient_credits` (with price and available) or `spend_limit_exceeded`."),
+            404: error_response("An upload id that does not exist in your organization (`param` names the field)."),
+            409: error_response("`idempotency_conflict` or `idempotency_in_progress` (with Retry-After)."),
+            413: error_response("The request body is too large."),
+            415: error_response("The body is not application/json."),
+            429: TOO_MANY,
+        },
+        tags=["generations"],
     )
-    fresh = await run_sync(_reload, request, outcome.body["id"])
-    fresh.status = outcome.status
-    return fresh
-
-
-async def _respond(request: HttpRequest, outcome: Outcome, wait: int | None, started: float) -> HttpResponse:
-    headers = dict(outcome.headers)
-    if wait and outcome.generation_pk is not None:
-        if not outcome.final:
-            outcome = await _wait_and_reload(request, outcome, wait, started)
-        headers["Preference-Applied"] = f"wait={wait}"
-    return json_response(outcome.body, status=outcome.status, headers=headers)
-
-
-async def _generations_post(request: HttpRequest) -> HttpResponse:
-    started = time.monotonic()
-    wait = prefer_wait(request)
-    outcome = await run_sync(_create, request)
-    return await _respond(request, outcome, wait, started)
-
-
-def _list(request: HttpRequest) -> HttpResponse:
-    return json_response(generations_page(request.organization, request.GET))
-
-
-generations = api_endpoint(get=sync_handler(_list, Action.JOBS_VIEW), post=_generations_post)
+    def post(self, request: Request) -> Response:
+        return _create(request)
 
 
 # --- One generation -----------------------------------------------------------------
 
 
-def _detail(request: HttpRequest, public_id: str) -> Outcome:
-    authorize(request, Action.JOBS_VIEW)
-    return _reload(request, public_id)
+def _generation(request: Request, public_id: str) -> Generation:
+    if unstorable_field(public_id) is not None:
+        raise Http404("No such generation.")  # no id has such characters
+    return selectors.generation_get(request.organization, public_id)
 
 
-async def _generation_get(request: HttpRequest, generation_id: str) -> HttpResponse:
-    started = time.monotonic()
-    wait = prefer_wait(request)
-    outcome = await run_sync(_detail, request, generation_id)
-    return await _respond(request, outcome, wait, started)
+class GenerationView(ApiView):
+    actions = {"GET": Action.JOBS_VIEW}
+
+    @extend_schema(
+        operation_id="generations_retrieve",
+        summary="Get a generation",
+        parameters=[GENERATION_ID, PREFER],
+        responses={200: s.GenerationSerializer, 401: UNAUTHORIZED, 404: NOT_FOUND, 429: TOO_MANY},
+        tags=["generations"],
+    )
+    def get(self, request: Request, generation_id: str) -> Response:
+        return Response(generation_to_dict(_generation(request, generation_id)))
 
 
-generation = api_endpoint(get=_generation_get)
+class GenerationCancelView(ApiView):
+    actions = {"POST": Action.JOBS_CANCEL}
+    parser_classes = [JSONParser]
 
-
-def _cancel(request: HttpRequest, generation_id: str) -> HttpResponse:
-    job = _generation(request, generation_id)
-    if not generation_cancel(generation=job, reason="Canceled through the API."):
+    @extend_schema(
+        operation_id="generations_cancel",
+        summary="Cancel a generation",
+        description="Stops a queued or running job and releases its reserved credit.",
+        request=None,
+        parameters=[GENERATION_ID],
+        responses={
+            200: OpenApiResponse(s.GenerationSerializer, description="Canceled."),
+            401: UNAUTHORIZED,
+            404: NOT_FOUND,
+            409: error_response("`not_cancelable`: the job has already finished."),
+            429: TOO_MANY,
+        },
+        tags=["generations"],
+    )
+    def post(self, request: Request, generation_id: str) -> Response:
+        job = _generation(request, generation_id)
+        if not generation_cancel(generation=job, reason="Canceled through the API."):
+            job.refresh_from_db()
+            raise ApiError(
+                409,
+                "invalid_request_error",
+                "not_cancelable",
+                f"{job.public_id} has already finished ({job.status}); "
+                "only queued or running generations can be canceled.",
+                extra={"status": job.status},
+            )
         job.refresh_from_db()
-        raise ApiError(
-            409,
-            "invalid_request_error",
-            "not_cancelable",
-            f"{job.public_id} has already finished ({job.status}); only queued or running generations can be canceled.",
-            extra={"status": job.status},
-        )
-    job.refresh_from_db()
-    return json_response(generation_to_dict(job))
+        return Response(generation_to_dict(job))
 
 
-generation_cancel_view = api_endpoint(post=sync_handler(_cancel, Action.JOBS_CANCEL))
+# --- Waiting ---------------------------------------------------------------------------
+
+
+def _serve(view: Callable[..., HttpResponseBase], request: HttpRequest, kwargs: dict[str, Any], release: bool) -> Any:
+    try:
+        return view(request, **kwargs)
+    finally:
+        if release:
+            close_old_connections()  # the connection goes back before the client waits
+
+
+def _job_now(public_id: str) -> dict[str, Any]:
+    return generation_to_dict(Generation.objects.get(public_id=public_id))
+
+
+def _waiting(view_class: type[ApiView], method: str) -> Callable[..., Coroutine[Any, Any, HttpResponseBase]]:
+    """An async view around `view_class` that honours `Prefer: wait` on `method` (see the module's docstring)."""
+    serve = view_class.as_view()
+
+    # Wrapping copies the DRF view's attributes (its class among them): the schema describes the view that serves.
+    @functools.wraps(serve)
+    async def view(request: HttpRequest, **kwargs: Any) -> HttpResponseBase:
+        started = time.monotonic()
+        wait = prefer_wait(request) if request.method == method else None
+        response = await sync_to_async(_serve)(serve, request, kwargs, wait is not None)
+        if wait is None or response.status_code not in (200, 201) or response.get(REPLAYED):
+            return response
+        job = response.data
+        if job["status"] in ACTIVE_STATUSES:
+            finished_among = selectors.generations_finished_among_public_ids
+            await wait_until_finished(job["id"], wait - (time.monotonic() - started), finished_among=finished_among)
+            response.data = await sync_to_async(_job_now)(job["id"])
+        response["Preference-Applied"] = f"wait={wait}"
+        return response
+
+    return view
+
+
+generations = _waiting(GenerationsView, "POST")
+generation = _waiting(GenerationView, "GET")
 
 
 # --- Uploads -------------------------------------------------------------------------------
@@ -315,18 +402,34 @@ def _too_large() -> ApiError:
     return invalid("file", "too_large", f"file: images must be at most 20 MB ({MAX_IMAGE_BYTES:,} bytes).", status=413)
 
 
-def _upload(request: HttpRequest) -> HttpResponse:
-    if request.content_type != "multipart/form-data":
-        raise invalid(None, "unsupported_media_type", "Send the image as multipart/form-data, field 'file'.", 415)
-    if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_IMAGE_BYTES + UPLOAD_SLACK_BYTES:
-        raise _too_large()
-    file = request.FILES.get("file")
-    if file is None:
-        raise invalid("file", "required", "file: send the image in the multipart field 'file'.")
-    if file.size > MAX_IMAGE_BYTES:
-        raise _too_large()
-    upload = upload_create(organization=request.organization, data=file.read(), field="file")
-    return json_response(upload_to_dict(upload), status=201)
+class UploadsView(ApiView):
+    actions = {"POST": Action.GENERATE}
+    parser_classes = [MultiPartParser]
 
-
-uploads = api_endpoint(post=sync_handler(_upload, Action.GENERATE))
+    @extend_schema(
+        operation_id="uploads_create",
+        summary="Upload an image",
+        description="Stores a first or last frame; use the returned id as `first_frame_image`.",
+        request=s.UploadCreateSerializer,
+        responses={
+            201: s.UploadSerializer,
+            400: error_response("No `file` field, or the image breaks a rule (format, size, sides, ratio)."),
+            401: UNAUTHORIZED,
+            413: error_response("The image is over 20 MB."),
+            415: error_response("The body is not multipart/form-data."),
+            429: TOO_MANY,
+        },
+        tags=["uploads"],
+    )
+    def post(self, request: Request) -> Response:
+        if media_type(request) != "multipart/form-data":
+            raise invalid(None, "unsupported_media_type", "Send the image as multipart/form-data, field 'file'.", 415)
+        if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_IMAGE_BYTES + UPLOAD_SLACK_BYTES:
+            raise _too_large()
+        file = request.FILES.get("file")
+        if file is None:
+            raise invalid("file", "required", "file: send the image in the multipart field 'file'.")
+        if file.size > MAX_IMAGE_BYTES:
+            raise _too_large()
+        upload = upload_create(organization=request.organization, data=file.read(), field="file")
+        return Response(upload_to_dict(upload), status=201)
