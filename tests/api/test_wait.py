@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 
 import httpx
 import pytest
+from asgiref.sync import sync_to_async
+from asgiref.testing import ApplicationCommunicator
+from django.db import connection
 
 from tests.api.conftest import Background, job_body, run_pipeline
+from videogen.asgi import application
 from videogen.models import Generation
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -98,3 +104,68 @@ def test_waiting_on_another_organizations_job_is_404(api_a, api_b) -> None:
     job = api_a.post(URL, job_body(), format="json").json()
     response = api_b.get(f"{URL}/{job['id']}", headers={"Prefer": "wait=30"})
     assert response.status_code == 404
+
+
+def test_waiting_clients_hold_no_database_connection_while_they_wait(api_key_a, org_a) -> None:
+    """Five clients wait at once through the ASGI application: the pool lends none of them a connection meanwhile."""
+    from tests.api.conftest import fund
+
+    fund(org_a, 1_000_000)
+    connection.ensure_connection()
+    pool = connection.pool
+
+    def held() -> int:
+        stats = pool.get_stats()
+        return stats["pool_size"] - stats["pool_available"]
+
+    async def scenario() -> tuple[int, list[dict]]:
+        waiting = []
+        for n in range(5):
+            headers = [
+                (b"authorization", f"Bearer {api_key_a[1]}".encode()),
+                (b"content-type", b"application/json"),
+                (b"prefer", b"wait=8"),
+            ]
+            communicator = ApplicationCommunicator(application, asgi_scope("POST", URL, headers))
+            body = json.dumps(job_body(prompt=f"waiting client {n}")).encode()
+            await communicator.send_input({"type": "http.request", "body": body, "more_body": False})
+            waiting.append(communicator)
+        deadline = time.monotonic() + 30
+        while await sync_to_async(jobs_accepted, thread_sensitive=False)() < 5:
+            assert time.monotonic() < deadline, "the jobs were not accepted"
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1)  # every request is past its work and asleep
+        in_use = held()
+        starts = [await communicator.receive_output(30) for communicator in waiting]
+        for communicator in waiting:
+            await communicator.wait(30)
+        return in_use, starts
+
+    in_use, starts = asyncio.run(scenario())
+    assert [start["status"] for start in starts] == [201] * 5
+    # This test's own connection, and at most the shared look at the waiters' jobs, in progress.
+    assert in_use <= 2, in_use
+
+
+def jobs_accepted() -> int:
+    try:
+        return Generation.objects.count()
+    finally:
+        connection.close()
+
+
+def asgi_scope(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> dict:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), *headers],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
