@@ -17,6 +17,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from api.ratelimit import RUNNING_JOBS_RETRY_AFTER
 from billing.errors import InsufficientCredits, PricingError, SpendLimitExceeded, TooManyOpenHolds
 from billing.money import usd_string
 from core.errors import ApiError, ParamError, error_body, server_error_body
@@ -26,8 +27,6 @@ logger = logging.getLogger(__name__)
 
 # Where the clients are programs: Django's own 404 and 500 answer these paths in JSON.
 MACHINE_PATH_PREFIXES = ("/api/v1/", "/v1/", "/v2/", "/files/", "/hooks/", "/healthz", "/readyz")
-# How long a client refused for too many running jobs should wait before trying again.
-RUNNING_JOBS_RETRY_AFTER = 10
 
 
 def api_error(exc: Exception) -> ApiError | None:

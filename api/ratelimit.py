@@ -1,4 +1,4 @@
-"""Rate limits of the native API: requests per minute per key and per organization, and jobs running at once.
+"""Rate limits of every API surface: requests per minute per key and per organization, and jobs running at once.
 
 Request counts are fixed one-minute windows shared by every web process: in
 Redis when REDIS_URL is set, otherwise in the database (one counter row per
@@ -36,7 +36,9 @@ DEFAULT_ORG_REQUESTS_PER_MINUTE = 1200
 DEFAULT_MAX_RUNNING_JOBS = 20
 WINDOW_SECONDS = 60
 LIMITS_CACHE_SECONDS = 10
-# How long a client refused for too many running jobs should wait before trying again.
+# How long a client refused for too many running jobs should wait before trying again. Running jobs are
+# counted where it is exact: each job queued or running holds its price, so the organization's open holds
+# are its running jobs (billing.services.credits_hold refuses one over the limit, api.errors renders it).
 RUNNING_JOBS_RETRY_AFTER = 10
 REDIS_PREFIX = "videogen:ratelimit:"
 
@@ -199,20 +201,3 @@ def counters_purge(now: float | None = None) -> int:
     current = int((now or time.time()) // WINDOW_SECONDS) * WINDOW_SECONDS
     deleted, _ = RateLimitCounter.objects.filter(window_start__lt=current).delete()
     return deleted
-
-
-# --- Jobs running at once ------------------------------------------------------
-# Counted where it is exact: each job queued or running holds its price, so the organization's
-# open holds are its running jobs (billing.services.credits_hold refuses one over the limit).
-
-
-def too_many_running_jobs(limits: Limits) -> ApiError:
-    return ApiError(
-        429,
-        "rate_limit_error",
-        "too_many_running_jobs",
-        f"Your organization already has {limits.max_running_jobs} generations queued or running; "
-        "wait for one to finish.",
-        extra={"scope": "running_jobs", "limit": limits.max_running_jobs},
-        headers={"Retry-After": str(RUNNING_JOBS_RETRY_AFTER)},
-    )

@@ -35,7 +35,7 @@ from api.errors import api_error
 from api.views import ApiView
 from api.waiting import wait_until_finished
 from billing import selectors as billing_selectors
-from billing.errors import InsufficientCredits, SpendLimitExceeded, TooManyOpenHolds
+from billing.errors import InsufficientCredits, SpendLimitExceeded
 from core.errors import ApiError
 from videogen import catalog, selectors
 from videogen.api import serializers as s
@@ -188,8 +188,6 @@ def _accept(request: Request, create: CreateRequest, record: Any) -> Response:
             max_running=limits.max_running_jobs,
             in_transaction=in_transaction,
         )
-    except TooManyOpenHolds:
-        raise ratelimit.too_many_running_jobs(limits) from None
     except (InsufficientCredits, SpendLimitExceeded) as exc:
         # A refusal the service recorded for operators: saved under the key like any outcome of the work.
         refusal = api_error(exc)
