@@ -2,10 +2,9 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.views import ApiView
+from api.views import ApiRequest, ApiView
 
 
 class MeView(ApiView):
@@ -28,7 +27,7 @@ class MeView(ApiView):
             },
         )
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: ApiRequest) -> Response:
         key = request.auth
         org = key.organization
         return Response(

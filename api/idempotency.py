@@ -111,7 +111,7 @@ def idempotency_begin(*, organization: Organization, key: str, fingerprint: str)
         if existing.request_hash != fingerprint:
             raise _conflict(key)
         if existing.status == IdempotencyStatus.COMPLETED:
-            return Replay(status=existing.response_status, body=existing.response_body)
+            return Replay(status=existing.response_status or 200, body=existing.response_body)
         if existing.locked_at <= now - LOCK_TIMEOUT:
             taken = IdempotencyRecord.objects.filter(
                 pk=existing.pk, status=IdempotencyStatus.IN_PROGRESS, locked_at=existing.locked_at

@@ -124,7 +124,7 @@ def _bump_in_database(scopes: list[str], window_start: int) -> dict[str, int]:
         "RETURNING scope, hits"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, params)  # type: ignore[arg-type]  # scopes (text) and windows (timestamps)
         return dict(cursor.fetchall())
 
 

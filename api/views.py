@@ -4,20 +4,30 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from django.http import HttpResponseBase
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import ApiKey, Organization
 from accounts.permissions import Action
 from api.authentication import ApiKeyAuthentication, rate_limit_headers
 from api.permissions import ActionPermission
 
 
+class ApiRequest(Request):
+    """What an endpoint behind `ApiKeyAuthentication` receives (for the type checker)."""
+
+    auth: ApiKey
+    organization: Organization
+
+
 class RateLimitHeadersMixin:
     """Every response to a counted request carries `X-RateLimit-*` (errors included)."""
 
-    def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
-        return rate_limit_headers(request, response)
+        rate_limit_headers(request, response)
+        return response
 
 
 class ApiView(RateLimitHeadersMixin, APIView):

@@ -7,12 +7,11 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.permissions import Action
 from api.authentication import OptionalApiKeyAuthentication
-from api.views import ApiView
+from api.views import ApiRequest, ApiView
 from billing import selectors
 from billing.models import LedgerEntry
 from billing.money import usd_string
@@ -47,7 +46,7 @@ class BalanceView(ApiView):
     actions = {"GET": Action.BILLING_VIEW}
 
     @extend_schema(responses=BALANCE_SCHEMA)
-    def get(self, request: Request) -> Response:
+    def get(self, request: ApiRequest) -> Response:
         balance = selectors.balance_get(request.organization)
         return Response(
             {
@@ -108,7 +107,7 @@ class LedgerView(ApiView):
         ],
         responses=OpenApiTypes.OBJECT,
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: ApiRequest) -> Response:
         limit = _limit(request.query_params.get("limit"))
         entries = selectors.ledger_list(request.organization)
         cursor = request.query_params.get("cursor")
@@ -143,5 +142,5 @@ class PricingView(ApiView):
     actions = {"GET": None}
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request) -> Response:
+    def get(self, request: ApiRequest) -> Response:
         return Response({"object": "list", "data": selectors.price_list(catalog.all_variants())})

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from accounts.api import MeView
 from billing import urls as billing_urls
@@ -9,7 +9,7 @@ from videogen import callbacks, files_views, health, metrics, views
 from videogen.api.schema import docs_view
 from webhooks import urls as webhooks_urls
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("me", MeView.as_view(), name="api-me"),
     path("", include(billing_urls.api_urlpatterns)),
     path("", include(webhooks_urls.api_urlpatterns)),

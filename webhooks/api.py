@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.permissions import Action
-from api.views import ApiView
+from api.views import ApiRequest, ApiView
 from core import outbound
 from core.errors import ApiError
 from webhooks import selectors, services
@@ -70,7 +70,7 @@ class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
 
 class WebhookEndpointListSerializer(serializers.Serializer):
     object = serializers.CharField(default="list")
-    data = WebhookEndpointSerializer(many=True)
+    data = WebhookEndpointSerializer(many=True)  # type: ignore[assignment]  # a field named "data"
     has_more = serializers.BooleanField()
 
 
@@ -158,7 +158,7 @@ class EndpointListView(ApiView):
     actions = {"GET": Action.WEBHOOKS_VIEW, "POST": Action.WEBHOOKS_MANAGE}
 
     @extend_schema(operation_id="webhook_endpoints_list", responses=WebhookEndpointListSerializer)
-    def get(self, request: Request) -> Response:
+    def get(self, request: ApiRequest) -> Response:
         endpoints = selectors.endpoints_list(request.organization)
         return Response({"object": "list", "data": [endpoint_data(e) for e in endpoints], "has_more": False})
 
@@ -167,7 +167,7 @@ class EndpointListView(ApiView):
         request=WebhookEndpointCreateSerializer,
         responses={201: WebhookEndpointWithSecretSerializer, 400: BAD_REQUEST},
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: ApiRequest) -> Response:
         changes = _changes(request, required=("url",))
         try:
             endpoint, secret = services.endpoint_create(organization=request.organization, **changes)
@@ -183,7 +183,7 @@ class EndpointDetailView(ApiView):
     @extend_schema(
         operation_id="webhook_endpoints_retrieve", responses={200: WebhookEndpointSerializer, 404: NOT_FOUND}
     )
-    def get(self, request: Request, public_id: str) -> Response:
+    def get(self, request: ApiRequest, public_id: str) -> Response:
         return Response(endpoint_data(selectors.endpoint_get(request.organization, public_id)))
 
     @extend_schema(
@@ -191,7 +191,7 @@ class EndpointDetailView(ApiView):
         request=WebhookEndpointUpdateSerializer,
         responses={200: WebhookEndpointSerializer, 400: BAD_REQUEST, 404: NOT_FOUND},
     )
-    def patch(self, request: Request, public_id: str) -> Response:
+    def patch(self, request: ApiRequest, public_id: str) -> Response:
         endpoint = selectors.endpoint_get(request.organization, public_id)
         try:
             endpoint = services.endpoint_update(endpoint=endpoint, **_changes(request))
@@ -200,7 +200,7 @@ class EndpointDetailView(ApiView):
         return Response(endpoint_data(endpoint))
 
     @extend_schema(operation_id="webhook_endpoints_delete", responses={200: ENDPOINT_DELETED, 404: NOT_FOUND})
-    def delete(self, request: Request, public_id: str) -> Response:
+    def delete(self, request: ApiRequest, public_id: str) -> Response:
         endpoint = selectors.endpoint_get(request.organization, public_id)
         services.endpoint_delete(endpoint=endpoint)
         return Response({"id": public_id, "object": "webhook_endpoint", "deleted": True})
@@ -216,7 +216,7 @@ class EndpointRotateView(ApiView):
         request=None,
         responses={200: WebhookEndpointWithSecretSerializer, 404: NOT_FOUND},
     )
-    def post(self, request: Request, public_id: str) -> Response:
+    def post(self, request: ApiRequest, public_id: str) -> Response:
         endpoint = selectors.endpoint_get(request.organization, public_id)
         secret = services.endpoint_secret_rotate(endpoint=endpoint)
         return Response(endpoint_data(endpoint, secret=secret))
@@ -232,7 +232,7 @@ class JobSecretView(ApiView):
     actions = {"GET": Action.WEBHOOKS_JOB_SECRET}
 
     @extend_schema(operation_id="webhook_secret_retrieve", responses=JOB_SECRET)
-    def get(self, request: Request) -> Response:
+    def get(self, request: ApiRequest) -> Response:
         holder = services.job_secret_ensure(request.organization)
         return Response(job_secret_data(holder, holder.secret))
 
@@ -243,7 +243,7 @@ class JobSecretRotateView(ApiView):
     actions = {"POST": Action.WEBHOOKS_JOB_SECRET}
 
     @extend_schema(operation_id="webhook_secret_rotate", request=None, responses=JOB_SECRET)
-    def post(self, request: Request) -> Response:
+    def post(self, request: ApiRequest) -> Response:
         secret = services.job_secret_rotate(organization=request.organization)
         holder = services.job_secret_ensure(request.organization)
         return Response(job_secret_data(holder, secret))

@@ -55,8 +55,9 @@ def _statuses(raw: str) -> list[str]:
     return values
 
 
-def _filtered(organization: Organization, query: QueryDict) -> QuerySet[Generation]:
+def _filtered(organization: Organization, querydict: QueryDict) -> QuerySet[Generation]:
     jobs = selectors.generations_list(organization)
+    query: dict[str, str] = {name: querydict.get(name, "") for name in querydict}
     require_storable({name: query[name] for name in query})
     for name in query:
         if name not in FILTERS:
@@ -86,8 +87,9 @@ def generations_page(organization: Organization, query: QueryDict) -> dict[str, 
     """One page of the organization's generations, newest first."""
     limit = _limit(query.get("limit"))
     jobs = _filtered(organization, query)
-    if query.get("cursor"):
-        jobs = _after_cursor(organization, jobs, query["cursor"])
+    cursor = query.get("cursor")
+    if cursor:
+        jobs = _after_cursor(organization, jobs, cursor)
     page = list(jobs[: limit + 1])
     has_more = len(page) > limit
     page = page[:limit]

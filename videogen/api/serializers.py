@@ -119,7 +119,7 @@ class GenerationSerializer(serializers.Serializer):
 
 class GenerationListSerializer(serializers.Serializer):
     object = serializers.CharField(help_text='Always "list".')
-    data = GenerationSerializer(many=True)
+    data = GenerationSerializer(many=True)  # type: ignore[assignment]  # a field named "data"
     has_more = serializers.BooleanField()
     next_cursor = serializers.CharField(allow_null=True, help_text="Pass as `cursor` to get the next page.")
 
@@ -161,4 +161,4 @@ class CatalogModelSerializer(serializers.Serializer):
 
 class ModelListSerializer(serializers.Serializer):
     object = serializers.CharField(help_text='Always "list".')
-    data = CatalogModelSerializer(many=True)
+    data = CatalogModelSerializer(many=True)  # type: ignore[assignment]  # a field named "data"

@@ -32,7 +32,7 @@ from rest_framework.response import Response
 from accounts.permissions import Action
 from api import idempotency, ratelimit
 from api.errors import api_error
-from api.views import ApiView
+from api.views import ApiRequest, ApiView
 from api.waiting import wait_until_finished
 from billing import selectors as billing_selectors
 from billing.errors import InsufficientCredits, SpendLimitExceeded
@@ -70,7 +70,7 @@ class ModelsView(ApiView):
         responses={200: s.ModelListSerializer, 401: UNAUTHORIZED, 429: TOO_MANY},
         tags=["models"],
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: ApiRequest) -> Response:
         prices = billing_selectors.price_list(catalog.all_variants())
         data = [
             {
@@ -165,7 +165,7 @@ def parse_create(payload: dict[str, Any]) -> CreateRequest:
     return CreateRequest(model=model, params=params, webhook=webhook, webhook_events=events, metadata=metadata)
 
 
-def _accept(request: Request, create: CreateRequest, record: Any) -> Response:
+def _accept(request: ApiRequest, create: CreateRequest, record: Any) -> Response:
     limits = ratelimit.limits_for(request.organization.pk)
     accepted: dict[str, Any] = {}
 
@@ -191,19 +191,20 @@ def _accept(request: Request, create: CreateRequest, record: Any) -> Response:
     except (InsufficientCredits, SpendLimitExceeded) as exc:
         # A refusal the service recorded for operators: saved under the key like any outcome of the work.
         refusal = api_error(exc)
+        assert refusal is not None  # billing refusals always map to an HTTP error
         if record is not None:
             idempotency.idempotency_complete(record, status=refusal.status_code, body=refusal.body())
         raise refusal from None
     return Response(accepted["body"], status=201)
 
 
-def _create(request: Request) -> Response:
+def _create(request: ApiRequest) -> Response:
     payload = _json_payload(request)
     key = idempotency.idempotency_key(request)
     create = parse_create(payload)
     record = None
     if key is not None:
-        fingerprint = idempotency.request_fingerprint(request.method, request.path, payload)
+        fingerprint = idempotency.request_fingerprint(request.method or "POST", request.path, payload)
         claimed = idempotency.idempotency_begin(organization=request.organization, key=key, fingerprint=fingerprint)
         if isinstance(claimed, idempotency.Replay):
             return Response(claimed.body, status=claimed.status, headers={REPLAYED: "true"})
@@ -251,7 +252,7 @@ class GenerationsView(ApiView):
         },
         tags=["generations"],
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: ApiRequest) -> Response:
         return Response(generations_page(request.organization, request.query_params))
 
     @extend_schema(
@@ -276,14 +277,14 @@ class GenerationsView(ApiView):
         },
         tags=["generations"],
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: ApiRequest) -> Response:
         return _create(request)
 
 
 # --- One generation -----------------------------------------------------------------
 
 
-def _generation(request: Request, public_id: str) -> Generation:
+def _generation(request: ApiRequest, public_id: str) -> Generation:
     if unstorable_field(public_id) is not None:
         raise Http404("No such generation.")  # no id has such characters
     return selectors.generation_get(request.organization, public_id)
@@ -299,7 +300,7 @@ class GenerationView(ApiView):
         responses={200: s.GenerationSerializer, 401: UNAUTHORIZED, 404: NOT_FOUND, 429: TOO_MANY},
         tags=["generations"],
     )
-    def get(self, request: Request, generation_id: str) -> Response:
+    def get(self, request: ApiRequest, generation_id: str) -> Response:
         return Response(generation_to_dict(_generation(request, generation_id)))
 
 
@@ -322,7 +323,7 @@ class GenerationCancelView(ApiView):
         },
         tags=["generations"],
     )
-    def post(self, request: Request, generation_id: str) -> Response:
+    def post(self, request: ApiRequest, generation_id: str) -> Response:
         job = _generation(request, generation_id)
         if not generation_cancel(generation=job, reason="Canceled through the API."):
             job.refresh_from_db()
@@ -419,7 +420,7 @@ class UploadsView(ApiView):
         },
         tags=["uploads"],
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: ApiRequest) -> Response:
         if media_type(request) != "multipart/form-data":
             raise invalid(None, "unsupported_media_type", "Send the image as multipart/form-data, field 'file'.", 415)
         if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_IMAGE_BYTES + UPLOAD_SLACK_BYTES:
