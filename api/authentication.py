@@ -70,6 +70,10 @@ def request_authenticate(request: Any) -> ApiKey:
     key, request.rate_limit = found
     request.organization = key.organization
     request.rate_limit.raise_if_exceeded()
+    # Hostile input the guard found (api.guard), answered once the request is counted like any other.
+    refused = getattr(request, "input_refused", None)
+    if refused is not None:
+        raise refused.api_error()
     return key
 
 

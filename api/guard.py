@@ -28,7 +28,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from api.errors import MACHINE_PATH_PREFIXES
-from core.errors import error_body
+from core.errors import ApiError
 
 MAX_JSON_DEPTH = 32
 _BAD_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
@@ -42,9 +42,13 @@ class InputRefused(Exception):
         self.param = param
         self.message = message
 
-    def response(self) -> JsonResponse:
+    def api_error(self) -> ApiError:
         kind = "not_found" if self.status == 404 else "invalid_request_error"
-        return JsonResponse(error_body(kind, self.code, self.message, self.param), status=self.status)
+        return ApiError(self.status, kind, self.code, self.message, param=self.param)
+
+    def response(self) -> JsonResponse:
+        error = self.api_error()
+        return JsonResponse(error.body(), status=error.status_code)
 
 
 def _check_text(value: str, param: str) -> None:
@@ -115,6 +119,16 @@ def refusal(request: HttpRequest) -> InputRefused | None:
     return None
 
 
+# Paths whose every endpoint authenticates a key it is given (api.authentication): a request there
+# that carries a key is counted against its limits before the refusal is answered, so the answer
+# has the `X-RateLimit-*` headers of any other, in the shape of the surface it came to.
+COUNTED_PATH_PREFIXES = ("/api/v1/", "/v1/", "/v2/")
+
+
+def _carries_key(request: HttpRequest) -> bool:
+    return bool(request.META.get("HTTP_AUTHORIZATION") or request.META.get("HTTP_X_API_KEY"))
+
+
 class InputGuardMiddleware:
     """Applies `refusal` to the machine paths; web pages validate through their forms."""
 
@@ -130,15 +144,27 @@ class InputGuardMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
         if self.async_mode:
             return self.__acall__(request)
-        refused = refusal(request) if request.path.startswith(MACHINE_PATH_PREFIXES) else None
-        if refused:
-            return refused.response()
+        answer = self._answer(request)
+        if answer is not None:
+            return answer
         response: HttpResponse = self.get_response(request)
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
-        refused = refusal(request) if request.path.startswith(MACHINE_PATH_PREFIXES) else None
-        if refused:
-            return refused.response()
+        answer = self._answer(request)
+        if answer is not None:
+            return answer
         response: HttpResponse = await self.get_response(request)
         return response
+
+    @staticmethod
+    def _answer(request: HttpRequest) -> JsonResponse | None:
+        if not request.path.startswith(MACHINE_PATH_PREFIXES):
+            return None
+        refused = refusal(request)
+        if refused is None:
+            return None
+        if request.path.startswith(COUNTED_PATH_PREFIXES) and _carries_key(request):
+            request.input_refused = refused  # type: ignore[attr-defined]  # raised by request_authenticate
+            return None
+        return refused.response()

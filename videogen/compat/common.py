@@ -170,13 +170,21 @@ def public_base(request: HttpRequest) -> str:
 
 # What a compatible request does in the permission table: submitting is generating, reading is viewing jobs.
 METHOD_ACTIONS = {"POST": Action.GENERATE, "GET": Action.JOBS_VIEW, "HEAD": Action.JOBS_VIEW}
-_KINDS = {401: Kind.UNAUTHORIZED, 403: Kind.FORBIDDEN, 429: Kind.RATE_LIMITED}
+# Refusals of the one authentication path (api.authentication), hostile input (api.guard) included.
+_KINDS = {
+    400: Kind.BAD_REQUEST,
+    401: Kind.UNAUTHORIZED,
+    403: Kind.FORBIDDEN,
+    404: Kind.NOT_FOUND,
+    413: Kind.BAD_REQUEST,
+    429: Kind.RATE_LIMITED,
+}
 
 
 def _compat_error(exc: ApiError) -> CompatError:
     retry_after = exc.headers.get("Retry-After")
     kind = _KINDS.get(exc.status_code, Kind.SERVER_ERROR)
-    return CompatError(kind, exc.message, retry_after=int(retry_after) if retry_after else None)
+    return CompatError(kind, exc.message, param=exc.param, retry_after=int(retry_after) if retry_after else None)
 
 
 def key_check(request: HttpRequest) -> ApiKey:
