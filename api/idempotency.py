@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -29,8 +30,20 @@ from core.errors import ApiError
 HEADER = "Idempotency-Key"
 KEY_MAX_LENGTH = 255
 RETENTION = timedelta(hours=24)
-# A claim this old belongs to a request that died before finishing (its work rolled back): take it over.
-LOCK_TIMEOUT = timedelta(minutes=5)
+
+
+def lock_timeout() -> timedelta:
+    """How long a claim holds off retries: the longest a request can spend accepting its job.
+
+    That is fetching a customer's image (`OUTBOUND_TIMEOUT_SECONDS`) and the
+    database work, with a margin: 30 seconds by default. A claim older than
+    that belongs to a request that died before it committed anything (a job and
+    its saved response commit together), so a retry takes it over. Waiting for
+    the job (`Prefer: wait`) starts after the commit and is not covered.
+    """
+    return timedelta(seconds=settings.OUTBOUND_TIMEOUT_SECONDS + 15)
+
+
 IN_PROGRESS_RETRY_AFTER = 1
 
 
@@ -112,7 +125,7 @@ def idempotency_begin(*, organization: Organization, key: str, fingerprint: str)
             raise _conflict(key)
         if existing.status == IdempotencyStatus.COMPLETED:
             return Replay(status=existing.response_status or 200, body=existing.response_body)
-        if existing.locked_at <= now - LOCK_TIMEOUT:
+        if existing.locked_at <= now - lock_timeout():
             taken = IdempotencyRecord.objects.filter(
                 pk=existing.pk, status=IdempotencyStatus.IN_PROGRESS, locked_at=existing.locked_at
             ).update(locked_at=now)

@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from api.idempotency import LOCK_TIMEOUT, idempotency_purge, request_fingerprint
+from api.idempotency import idempotency_purge, lock_timeout, request_fingerprint
 from api.models import IdempotencyRecord
 from billing.selectors import balance_get
 from tests.api.conftest import FAST_6S_PRICE, fund, job_body
@@ -98,8 +98,18 @@ def test_a_request_still_in_progress_gets_a_409_with_retry_after(api_a, org_a) -
     assert not Generation.objects.exists()
 
 
-def test_a_claim_abandoned_by_a_dead_request_is_taken_over(api_a, org_a) -> None:
-    stale = timezone.now() - LOCK_TIMEOUT - timedelta(seconds=1)
+def test_a_claim_abandoned_by_a_dead_request_is_taken_over_within_a_minute(api_a, org_a) -> None:
+    assert lock_timeout() == timedelta(seconds=30)  # the default: a retry waits half a minute, not five
+    young = timezone.now() - lock_timeout() + timedelta(seconds=5)
+    IdempotencyRecord.objects.create(
+        organization=org_a,
+        key="young",
+        request_hash=request_fingerprint("POST", URL, job_body()),
+        created_at=young,
+        locked_at=young,
+    )
+    assert post(api_a, job_body(), "young").status_code == 409
+    stale = timezone.now() - lock_timeout() - timedelta(seconds=1)
     IdempotencyRecord.objects.create(
         organization=org_a,
         key="orphan",
