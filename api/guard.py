@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, JsonResponse
+from django.utils.deprecation import MiddlewareMixin
 
 from api.errors import MACHINE_PATH_PREFIXES
 from core.errors import ApiError
@@ -129,36 +128,10 @@ def _carries_key(request: HttpRequest) -> bool:
     return bool(request.META.get("HTTP_AUTHORIZATION") or request.META.get("HTTP_X_API_KEY"))
 
 
-class InputGuardMiddleware:
+class InputGuardMiddleware(MiddlewareMixin):
     """Applies `refusal` to the machine paths; web pages validate through their forms."""
 
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
-        self.get_response = get_response
-        self.async_mode = iscoroutinefunction(get_response)
-        if self.async_mode:
-            markcoroutinefunction(self)
-
-    def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
-        if self.async_mode:
-            return self.__acall__(request)
-        answer = self._answer(request)
-        if answer is not None:
-            return answer
-        response: HttpResponse = self.get_response(request)
-        return response
-
-    async def __acall__(self, request: HttpRequest) -> HttpResponse:
-        answer = self._answer(request)
-        if answer is not None:
-            return answer
-        response: HttpResponse = await self.get_response(request)
-        return response
-
-    @staticmethod
-    def _answer(request: HttpRequest) -> JsonResponse | None:
+    def process_request(self, request: HttpRequest) -> JsonResponse | None:
         if not request.path.startswith(MACHINE_PATH_PREFIXES):
             return None
         refused = refusal(request)
