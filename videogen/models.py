@@ -238,14 +238,3 @@ class SandboxTask(models.Model):
 
     def __str__(self) -> str:
         return self.upstream_id
-
-
-class WorkerLease(models.Model):
-    """A named lease so that exactly one poller loop runs across all workers."""
-
-    name = models.CharField(max_length=40, unique=True)
-    holder = models.CharField(max_length=80, blank=True)
-    expires_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self) -> str:
-        return self.name

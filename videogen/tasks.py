@@ -8,37 +8,16 @@ from django.conf import settings
 from django.utils import timezone
 
 from videogen.models import Generation, Status
-from videogen.services import pipeline, retention, sweep
+from videogen.services import pipeline, retention
 
 
 def generation_submit(generation_id: int) -> None:
-    """Submit a newly accepted job upstream, then make sure a poller is following it."""
+    """Submit a newly accepted job upstream; the pollers (`manage.py poll`) follow it from there."""
     pipeline.generation_submit(generation_id)
-    poller_ensure()
 
 
 def generation_cancel_upstream(generation_id: int) -> None:
     pipeline.generation_cancel_upstream(generation_id)
-
-
-def poll_loop() -> int:
-    """Sweeps for most of a minute unless another poller holds the lease, then hands over to a successor.
-
-    Also scheduled every minute, so polling restarts by itself if every worker died.
-    """
-    return sweep.poll_loop(successor=_enqueue_poll_loop)
-
-
-def _enqueue_poll_loop() -> None:
-    from django_q.tasks import async_task
-
-    async_task("videogen.tasks.poll_loop", task_name="poll-loop")
-
-
-def poller_ensure() -> None:
-    """Start a poll loop now if jobs are in flight and none is alive (don't wait for the schedule)."""
-    if sweep.poller_needed():
-        _enqueue_poll_loop()
 
 
 def outputs_cleanup() -> int:

@@ -190,7 +190,7 @@ def _queue_records(org: Organization) -> None:
         Task.objects.create(
             id=f"task{int(success)}" + "0" * 27,
             name=f"test-task-{success}",
-            func="videogen.tasks.poll_loop",
+            func="videogen.tasks.generation_submit",
             started=now,
             stopped=now,
             success=success,

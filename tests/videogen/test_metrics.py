@@ -69,7 +69,7 @@ def test_metrics_count_jobs_queue_providers_credit_and_backlogs(
     webhook_services.event_record(org_a, "credits.topped_up", {}, dedupe_key="metrics-test")
     Delivery.objects.update(next_attempt_at=timezone.now())  # its task was lost: due now
     email_queue(key="metrics-test", kind="test", to=["ops@example.com"], subject="s", body="b")
-    async_task("videogen.tasks.poll_loop", task_name="waiting-in-the-queue")
+    async_task("videogen.tasks.outputs_cleanup", task_name="waiting-in-the-queue")
 
     metrics = scrape(client)
 

@@ -1,4 +1,4 @@
-"""End to end with a real django-q2 worker process: submit, poll, store, bill; and a crash in the middle."""
+"""End to end with a real django-q2 worker and a poller: submit, poll, store, bill; and a crash in the middle."""
 
 from __future__ import annotations
 
@@ -31,35 +31,41 @@ EMULATOR_KEY = "sk-emulated-e2e-4b1d"
 
 
 class Worker:
-    """`manage.py qcluster` in its own process group, pointed at the test database."""
+    """`manage.py qcluster` and `manage.py poll`, each in its own process group, pointed at the test database."""
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.env = env
         self.log = log
-        self.process: subprocess.Popen | None = None
+        self.processes: list[subprocess.Popen] = []
 
     def start(self) -> None:
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "manage.py", "qcluster"],
-                cwd=ROOT,
-                env=self.env,
-                start_new_session=True,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+            self.processes = [
+                subprocess.Popen(
+                    [sys.executable, "manage.py", command],
+                    cwd=ROOT,
+                    env=self.env,
+                    start_new_session=True,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+                for command in ("qcluster", "poll")
+            ]
 
     def kill(self) -> None:
-        """SIGKILL the cluster and every worker process it spawned: no cleanup runs."""
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
+        """SIGKILL the cluster, every worker process it spawned and the poller: no cleanup runs."""
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(10)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
             try:
-                self.process.wait(15)
+                process.wait(15)
             except subprocess.TimeoutExpired:
                 self.kill()
 

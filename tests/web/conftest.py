@@ -154,7 +154,7 @@ def seeded(transactional_db: None) -> None:
 
 @pytest.fixture
 def worker(live_server, seeded: None, settings, request: pytest.FixtureRequest) -> Iterator[subprocess.Popen]:
-    """A real `manage.py qcluster` on the test database, sharing media with the live server."""
+    """A real `manage.py qcluster` and `manage.py poll` on the test database, sharing media with the live server."""
     settings.PUBLIC_BASE_URL = live_server.url
     env = {
         **os.environ,
@@ -179,17 +179,21 @@ def worker(live_server, seeded: None, settings, request: pytest.FixtureRequest) 
     LOGS.mkdir(parents=True, exist_ok=True)
     log_path = LOGS / f"worker-{request.node.name}.log"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
-            cwd=django_settings.BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: teardown stops the cluster's children too
+        process, poller = (
+            subprocess.Popen(
+                [sys.executable, "manage.py", command],
+                cwd=django_settings.BASE_DIR,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: teardown stops the cluster's children too
+            )
+            for command in ("qcluster", "poll")
         )
     try:
         yield process
     finally:
+        _stop(poller)
         _stop(process)
 
 

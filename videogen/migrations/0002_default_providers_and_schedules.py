@@ -21,7 +21,6 @@ ROUTES = {
 }
 
 SCHEDULES = [
-    ("videogen: poll loop", "videogen.tasks.poll_loop", "I", 1),
     ("videogen: delete expired outputs", "videogen.tasks.outputs_cleanup", "H", None),
 ]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -17,15 +16,14 @@ from billing.errors import InsufficientCredits, SpendLimitExceeded
 from billing.services import credits_hold, rejection_record
 from core import outbound
 from core.errors import ParamError
+from core.queue import enqueue_task
 from videogen import catalog
 from videogen.models import ACTIVE_STATUSES, Generation, Source, Status, Transition
 from videogen.services import uploads
 from videogen.services.state import finish_unpaid
 from webhooks.models import EventType
 
-logger = logging.getLogger(__name__)
-
-# How long after acceptance the sweep submits a job whose submit task was lost.
+# How long after acceptance a poller submits a job whose submit task was lost.
 SUBMIT_SAFETY_NET = timedelta(seconds=15)
 MAX_METADATA_KEYS = 50
 MAX_METADATA_VALUE = 500
@@ -153,31 +151,14 @@ def generation_create(
 
 
 def _submit_when_committed(generation_id: int) -> None:
-    """Queue the job's submission so that a worker sees it once the accepting transaction commits.
+    """Queue the job's submission once the accepting transaction commits.
 
-    When the task queue is a table of this database (no REDIS_URL), the task row
-    is written in the accepting transaction itself: it commits with the job or
-    not at all, and accepting a job costs one commit instead of two. A Redis
-    queue is told after the commit; if that fails, the sweep's safety net
-    (SUBMIT_SAFETY_NET) submits the job anyway.
+    A task the broker refuses or loses is late, not lost: the pollers submit a
+    job still queued after SUBMIT_SAFETY_NET.
     """
-    if settings.Q_CLUSTER.get("orm") == transaction.get_connection().alias:
-        _enqueue_submit(generation_id)
-    else:
-        transaction.on_commit(lambda: _enqueue_submit_logged(generation_id))
-
-
-def _enqueue_submit(generation_id: int) -> None:
-    from django_q.tasks import async_task
-
-    async_task("videogen.tasks.generation_submit", generation_id, task_name=f"submit-{generation_id}")
-
-
-def _enqueue_submit_logged(generation_id: int) -> None:
-    try:
-        _enqueue_submit(generation_id)
-    except Exception:  # the sweep's safety net submits it anyway
-        logger.exception("Could not enqueue submission of generation %s", generation_id)
+    transaction.on_commit(
+        lambda: enqueue_task("videogen.tasks.generation_submit", generation_id, name=f"submit-{generation_id}")
+    )
 
 
 def generation_cancel(*, generation: Generation, reason: str = "Canceled by the customer.") -> bool:
@@ -189,11 +170,9 @@ def generation_cancel(*, generation: Generation, reason: str = "Canceled by the 
         return False
     ended = finish_unpaid(generation, Status.CANCELED, code="canceled", message=reason)
     if ended and generation.upstream_id:
-        from django_q.tasks import async_task
-
         transaction.on_commit(
-            lambda: async_task(
-                "videogen.tasks.generation_cancel_upstream", generation.pk, task_name=f"cancel-{generation.pk}"
+            lambda: enqueue_task(
+                "videogen.tasks.generation_cancel_upstream", generation.pk, name=f"cancel-{generation.pk}"
             )
         )
     return ended

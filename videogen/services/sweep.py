@@ -1,16 +1,17 @@
-"""The poller: a periodic sweep that claims due jobs and works them concurrently.
+"""The poller's sweep: claim due jobs, work them concurrently, write back the results.
 
-Jobs carry `next_poll_at`. A sweep times out jobs past their deadline, claims
-the due ones (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several pollers never
-take the same job) by pushing their `next_poll_at` out by a lease, and then
-submits, recovers or polls each one on a bounded thread pool.
+Jobs carry `next_poll_at`. A sweep claims the due ones in a short
+transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several pollers never
+take the same job) by pushing their `next_poll_at` out by CLAIM_LEASE, then
+submits, recovers or polls each one on a bounded thread pool. Every few
+seconds it also times out jobs past their deadline. `manage.py poll` runs
+sweeps in a loop; any number of those processes share the work.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -19,11 +20,11 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from videogen.models import ACTIVE_STATUSES, Generation, Status, WorkerLease
+from videogen.models import ACTIVE_STATUSES, Generation, Status
 from videogen.providers.base import ProviderError, UpstreamResult, UpstreamStatus
 from videogen.services import pipeline
 
@@ -31,11 +32,11 @@ T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
+# A claimed job whose poller died is due again after this.
 CLAIM_LEASE = timedelta(seconds=60)
-POLLER_LEASE = "poller"
-POLLER_LEASE_TTL = timedelta(seconds=15)
-IDLE_EXIT = timedelta(seconds=10)
-HANDOVER = timedelta(seconds=3)
+# Deadlines are minutes long: checking them every few seconds is precise enough, and saves
+# every poller a scan of the active jobs on each sweep.
+TIME_OUT_EVERY = timedelta(seconds=5)
 
 
 @dataclass
@@ -77,8 +78,12 @@ def _claim_due(now: datetime, limit: int) -> list[Claimed]:
 
 
 def _in_thread(work: Callable[..., T], *args: object) -> T:
-    close_old_connections()
-    return work(*args)
+    try:
+        return work(*args)
+    finally:
+        # Pool threads live as long as the poller: give the connection back after each job, or
+        # every thread keeps one open.
+        connection.close()
 
 
 def _guarded(work: Callable[..., object], pk: int, *args: object) -> None:
@@ -111,6 +116,7 @@ class Poller:
     def __init__(self, concurrency: int | None = None, batch: int | None = None) -> None:
         self.concurrency = concurrency or settings.POLL_CONCURRENCY
         self.batch = batch or settings.POLL_BATCH_SIZE
+        self.timed_out_at: float | None = None
         self.adapters = pipeline.Adapters()
         # One at a time runs inline: no pool, and the caller's transaction stays visible (tests).
         self.pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="poll") if self.concurrency > 1 else None
@@ -131,7 +137,10 @@ class Poller:
     def sweep(self) -> SweepStats:
         started = time.monotonic()
         now = timezone.now()
-        stats = SweepStats(timed_out=_time_out_overdue(now))
+        stats = SweepStats()
+        if self.timed_out_at is None or started - self.timed_out_at >= TIME_OUT_EVERY.total_seconds():
+            stats.timed_out = _time_out_overdue(now)
+            self.timed_out_at = started
         claimed = _claim_due(now, self.batch)
         stats.claimed = len(claimed)
         running = [job for job in claimed if job.status == Status.RUNNING]
@@ -161,80 +170,6 @@ class Poller:
 
 
 def poll_sweep() -> SweepStats:
-    """One sweep (tests, operators); the worker runs `poll_loop` instead."""
+    """One sweep with a poller of its own (tests, operators); `manage.py poll` sweeps in a loop."""
     with Poller() as poller:
         return poller.sweep()
-
-
-def _lease_take(holder: str, wait: timedelta = timedelta(0)) -> bool:
-    """Take the poller lease, waiting up to `wait` for the holder to hand it over."""
-    WorkerLease.objects.get_or_create(name=POLLER_LEASE)
-    give_up = time.monotonic() + wait.total_seconds()
-    while True:
-        now = timezone.now()
-        taken = WorkerLease.objects.filter(name=POLLER_LEASE, expires_at__lt=now).update(
-            holder=holder, expires_at=now + POLLER_LEASE_TTL
-        )
-        if taken or time.monotonic() >= give_up:
-            return bool(taken)
-        time.sleep(0.05)
-
-
-def _lease_renew(holder: str) -> bool:
-    renewed = WorkerLease.objects.filter(name=POLLER_LEASE, holder=holder).update(
-        expires_at=timezone.now() + POLLER_LEASE_TTL
-    )
-    return bool(renewed)
-
-
-def _lease_release(holder: str) -> None:
-    WorkerLease.objects.filter(name=POLLER_LEASE, holder=holder).update(expires_at=timezone.now())
-
-
-def poller_alive() -> bool:
-    return WorkerLease.objects.filter(name=POLLER_LEASE, expires_at__gt=timezone.now()).exists()
-
-
-def poller_needed() -> bool:
-    """Jobs are in flight and nobody is polling them."""
-    return _has_active_jobs() and not poller_alive()
-
-
-def _has_active_jobs() -> bool:
-    return Generation.objects.filter(status__in=ACTIVE_STATUSES).exists()
-
-
-def poll_loop(seconds: int | None = None, successor: Callable[[], None] | None = None) -> int:
-    """Sweep every POLL_SWEEP_MS for `seconds`, if no other poller holds the lease; returns sweeps run.
-
-    Near its end the loop starts `successor` (the next loop task), which waits
-    for the lease, so polling pauses for a moment at most. The loop ends early
-    once no job has been active for IDLE_EXIT; the next accepted job (or the
-    minute schedule) starts another.
-    """
-    holder = uuid.uuid4().hex
-    if not _lease_take(holder, wait=HANDOVER * 2):
-        return 0
-    deadline = time.monotonic() + (seconds or settings.POLL_LOOP_SECONDS)
-    interval = settings.POLL_SWEEP_MS / 1000
-    sweeps = 0
-    last_busy = time.monotonic()
-    handed_over = successor is None
-    try:
-        with Poller() as poller:
-            while time.monotonic() < deadline:
-                stats = poller.sweep()
-                sweeps += 1
-                if stats.claimed or _has_active_jobs():
-                    last_busy = time.monotonic()
-                elif time.monotonic() - last_busy > IDLE_EXIT.total_seconds():
-                    break
-                if not _lease_renew(holder):
-                    break
-                if not handed_over and deadline - time.monotonic() < HANDOVER.total_seconds():
-                    successor()
-                    handed_over = True
-                time.sleep(max(0.0, interval - stats.seconds))
-    finally:
-        _lease_release(holder)
-    return sweeps
