@@ -1,12 +1,14 @@
-"""Poller benchmarks (issue 4), against a loopback AIML API emulator on PostgreSQL.
+"""Poller benchmarks against a loopback AIML API emulator on PostgreSQL, with real `manage.py poll` processes.
 
-1. Poll capacity: 5,000 jobs in flight; one poller (the worker's poll loop,
-   POLL_CONCURRENCY threads) sweeps them; prints polls per 2-second interval and
-   the sweep cost per job. The emulator runs in its own process so it does not
-   share our interpreter lock.
-2. Completion lag: 200 jobs through the real pipeline with a real worker
-   process (`manage.py qcluster`); each finishes upstream 5 s after it was
-   submitted; prints p50/p95/max of (our `succeeded` time − the emulator's
+1. Poll capacity: `--jobs` jobs in flight (5,000), all due every second, so
+   the pollers never catch up; counts the status requests they complete per
+   second (the jobs' `poll_count`) with one poller, then with two. The
+   emulator runs in its own process and answers each status request after
+   `--latency` ms, as a remote provider does.
+2. Completion lag: `--lag-jobs` jobs (200) through the real pipeline, submitted
+   by a task worker (`manage.py qcluster`) and followed by one poller at the
+   1 s poll interval of young jobs; each finishes upstream 5 s after it was
+   submitted; prints p50/p95/max of (our `succeeded` time - the emulator's
    completion time).
 
 Run: `.venv/bin/python bench/poll_bench.py` (BENCH_DATABASE_URL overrides the
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -32,18 +36,58 @@ EMULATOR_PROCESS = """
 import json, sys, time
 sys.path.insert(0, {root!r})
 from tests.emulators.aimlapi import AimlApiEmulator
-emulator = AimlApiEmulator(api_key={key!r}, polls_to_complete=10**9).start()
+
+class Emulator(AimlApiEmulator):
+    def handle(self, request):
+        if request.method == "GET" and "generation_id" in request.query:
+            time.sleep({latency!r})
+        return super().handle(request)
+
+emulator = Emulator(api_key={key!r}, polls_to_complete=10**9).start()
 ids = [emulator.store.create({{}}).id for _ in range({jobs})]
 print(json.dumps({{"base_url": emulator.base_url, "ids": ids}}), flush=True)
 sys.stdin.read()
 """
 
 
+class Processes:
+    """Server processes of the product (pollers, a task worker), each in its own process group."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.running: list[subprocess.Popen] = []
+
+    def start(self, *command: str, **env: str) -> None:
+        self.running.append(
+            subprocess.Popen(
+                [sys.executable, "manage.py", *command],
+                cwd=ROOT,
+                env={**self.env, **env},
+                start_new_session=True,
+                stdout=subprocess.DEVNULL,
+            )
+        )
+
+    def stop(self) -> None:
+        """SIGTERM each group; whatever has not stopped within 15 s is killed."""
+        for process in self.running:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for process in self.running:
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                print(f"{' '.join(process.args[2:])} ignored SIGTERM for 15 s; killed", file=sys.stderr)
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.running.clear()
+
+
 def _reset_tables() -> None:
-    from videogen.models import Generation, WorkerLease
+    from videogen.models import Generation
 
     Generation.objects.all().delete()
-    WorkerLease.objects.all().delete()
 
 
 def _organization():
@@ -63,73 +107,83 @@ def _organization():
     return org
 
 
-def capacity(jobs: int, seconds: float) -> dict[str, float]:
-    from django.conf import settings
+def _jobs_in_flight(upstream_ids: list[str]) -> None:
     from django.utils import timezone
 
     from videogen.models import Generation, Status
-    from videogen.services.sweep import Poller
 
+    org = _organization()
+    now = timezone.now()
+    Generation.objects.bulk_create(
+        [
+            Generation(
+                organization=org,
+                model="hailuo-02",
+                input={"prompt": "bench", "duration": 6, "resolution": "768P"},
+                variant_key="hailuo-02:6s:768p",
+                price_micros=280_000,
+                status=Status.RUNNING,
+                provider="aimlapi",
+                upstream_id=upstream_id,
+                started_at=now,
+                next_poll_at=now,
+                deadline_at=now + timezone.timedelta(hours=1),
+            )
+            for upstream_id in upstream_ids
+        ],
+        batch_size=1000,
+    )
+
+
+def _polls_done() -> int:
+    from django.db.models import Sum
+
+    from videogen.models import Generation
+
+    return Generation.objects.aggregate(total=Sum("poll_count"))["total"] or 0
+
+
+def capacity(env: dict[str, str], jobs: int, pollers: int, seconds: float, latency_ms: float) -> dict[str, float]:
     emulator = subprocess.Popen(
-        [sys.executable, "-c", EMULATOR_PROCESS.format(root=str(ROOT), key=API_KEY, jobs=jobs)],
+        [
+            sys.executable,
+            "-c",
+            EMULATOR_PROCESS.format(root=str(ROOT), key=API_KEY, jobs=jobs, latency=latency_ms / 1000),
+        ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
+    processes = Processes({**env, "AIMLAPI_API_KEY": API_KEY})
     try:
         started = json.loads(emulator.stdout.readline())
-        settings.AIMLAPI_API_KEY = API_KEY
-        settings.AIMLAPI_BASE_URL = started["base_url"]
         _reset_tables()
-        org = _organization()
-        now = timezone.now()
-        Generation.objects.bulk_create(
-            [
-                Generation(
-                    organization=org,
-                    model="hailuo-02",
-                    input={"prompt": "bench", "duration": 6, "resolution": "768p"},
-                    variant_key="hailuo-02:6s:768p",
-                    price_micros=280_000,
-                    status=Status.RUNNING,
-                    provider="aimlapi",
-                    upstream_id=upstream_id,
-                    started_at=now,
-                    next_poll_at=now,
-                    deadline_at=now + timezone.timedelta(hours=1),
-                )
-                for upstream_id in started["ids"]
-            ],
-            batch_size=1000,
-        )
-        polled = 0
-        sweep_seconds = 0.0
-        windows = []
-        with Poller(batch=jobs) as poller:
-            end = time.monotonic() + seconds
-            while time.monotonic() < end:
-                Generation.objects.filter(status=Status.RUNNING).update(next_poll_at=timezone.now())
-                stats = poller.sweep()
-                polled += stats.claimed
-                sweep_seconds += stats.seconds
-                windows.append(stats.claimed / stats.seconds * 2 if stats.seconds else 0)
-        per_job_ms = sweep_seconds / polled * 1000
-        return {
-            "jobs_in_flight": jobs,
-            "polls_done": polled,
-            "polls_per_2s": round(2000 / per_job_ms),
-            "sweep_cost_per_job_ms": round(per_job_ms, 3),
-            "concurrency": settings.POLL_CONCURRENCY,
-        }
+        _jobs_in_flight(started["ids"])
+        for _ in range(pollers):
+            processes.start("poll", AIMLAPI_BASE_URL=started["base_url"])
+        time.sleep(5)  # start-up and the first sweeps
+        before, start = _polls_done(), time.monotonic()
+        time.sleep(seconds)
+        polls, elapsed = _polls_done() - before, time.monotonic() - start
     finally:
+        processes.stop()
         emulator.stdin.close()
         emulator.wait(10)
+    per_second = polls / elapsed
+    return {
+        "pollers": pollers,
+        "jobs_in_flight": jobs,
+        "provider_latency_ms": latency_ms,
+        "polls_per_s": round(per_second),
+        "polls_per_2s": round(per_second * 2),
+        "seconds_between_polls_of_a_job": round(jobs / per_second, 2) if per_second else float("inf"),
+    }
 
 
-def completion_lag(jobs: int, finish_after: float, spread: float) -> dict[str, float]:
+def completion_lag(env: dict[str, str], jobs: int, finish_after: float, spread: float) -> dict[str, float]:
     from tests.emulators.aimlapi import AimlApiEmulator
     from tests.emulators.media import make_mp4
-    from videogen.models import Generation
+    from videogen.models import Generation, ProviderRoute
     from videogen.services.generations import generation_create
 
     _reset_tables()
@@ -139,21 +193,12 @@ def completion_lag(jobs: int, finish_after: float, spread: float) -> dict[str, f
         api_key=API_KEY, video_bytes=make_mp4(seconds=1, size=64), seconds_to_complete=finish_after, clock=time.time
     )
     emulator.completion_hooks.append(lambda job: done_at.__setitem__(job.id, job.completed_at))
-    env = django_setup(
-        {
-            "AIMLAPI_API_KEY": API_KEY,
-            "SANDBOX_ENABLED": "0",
-            "OUTBOUND_ALLOWED_HOSTS": "127.0.0.1",
-            "Q_WORKERS": "4",
-        }
-    )
-    from videogen.models import ProviderRoute
-
-    ProviderRoute.objects.filter(model="hailuo-02-fast").exclude(provider__name="aimlapi").update(enabled=False)
+    ProviderRoute.objects.filter(model="hailuo-02").exclude(provider__name="aimlapi").update(enabled=False)
     with emulator:
-        env["AIMLAPI_BASE_URL"] = emulator.base_url
-        worker = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env)
+        processes = Processes({**env, "AIMLAPI_API_KEY": API_KEY, "AIMLAPI_BASE_URL": emulator.base_url})
         try:
+            processes.start("qcluster", Q_WORKERS="2")
+            processes.start("poll")
             time.sleep(3)
             for index in range(jobs):
                 generation_create(organization=org, model="hailuo-02", params={"prompt": f"bench {index}"})
@@ -164,19 +209,17 @@ def completion_lag(jobs: int, finish_after: float, spread: float) -> dict[str, f
                     break
                 time.sleep(0.5)
         finally:
-            worker.terminate()
-            worker.wait(30)
+            processes.stop()
+            ProviderRoute.objects.update(enabled=True)
     lags = []
     for generation in Generation.objects.filter(status="succeeded"):
         upstream_done = done_at.get(generation.upstream_id)
         if upstream_done:
             lags.append(generation.completed_at.timestamp() - upstream_done)
-    failed = Generation.objects.exclude(status="succeeded").count()
-    ProviderRoute.objects.update(enabled=True)
     return {
         "jobs": jobs,
         "measured": len(lags),
-        "not_succeeded": failed,
+        "not_succeeded": Generation.objects.exclude(status="succeeded").count(),
         "lag_p50_s": round(percentile(lags, 50), 3),
         "lag_p95_s": round(percentile(lags, 95), 3),
         "lag_max_s": round(max(lags), 3) if lags else float("nan"),
@@ -187,14 +230,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=5000)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--latency", type=float, default=50, help="ms the emulator takes to answer a status request")
     parser.add_argument("--lag-jobs", type=int, default=200)
     parser.add_argument("--skip", choices=["capacity", "lag"], action="append", default=[])
     args = parser.parse_args()
-    django_setup({"SANDBOX_ENABLED": "0", "OUTBOUND_ALLOWED_HOSTS": "127.0.0.1"})
+    env = django_setup({"SANDBOX_ENABLED": "0", "OUTBOUND_ALLOWED_HOSTS": "127.0.0.1"})
+    from django.db import connections
+
     if "capacity" not in args.skip:
-        print("poll capacity:", json.dumps(capacity(args.jobs, args.seconds)), flush=True)
+        one = capacity(env, args.jobs, 1, args.seconds, args.latency)
+        print("poll capacity:", json.dumps(one), flush=True)
+        two = capacity(env, args.jobs, 2, args.seconds, args.latency)
+        print("poll capacity:", json.dumps(two), flush=True)
+        print(f"two pollers / one: {two['polls_per_s'] / one['polls_per_s']:.2f}x", flush=True)
     if "lag" not in args.skip:
-        print("completion lag:", json.dumps(completion_lag(args.lag_jobs, finish_after=5, spread=30)), flush=True)
+        print("completion lag:", json.dumps(completion_lag(env, args.lag_jobs, finish_after=5, spread=30)), flush=True)
+    connections.close_all()
 
 
 if __name__ == "__main__":

@@ -458,7 +458,9 @@ LOW_BALANCE_DEFAULT_USD = env_usd("LOW_BALANCE_DEFAULT_USD", "2.00")
 
 # --- Generation pipeline ---------------------------------------------------
 GENERATION_DEADLINE_SECONDS = env_int("GENERATION_DEADLINE_SECONDS", 30 * 60, minimum=10)
-POLL_BATCH_SIZE = env_int("POLL_BATCH_SIZE", 500, minimum=1)
+# Jobs one poller claims per sweep. A few times POLL_CONCURRENCY: a poller that claimed a full batch
+# sweeps again at once, and several pollers share the due jobs instead of one taking them all.
+POLL_BATCH_SIZE = env_int("POLL_BATCH_SIZE", 100, minimum=1)
 POLL_CONCURRENCY = env_int("POLL_CONCURRENCY", 32, minimum=1, maximum=512)
 # A job still `submitting` after this long had its worker die mid-call: it is
 # resubmitted to an idempotent provider, else failed unpaid. Keep it above the

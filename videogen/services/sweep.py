@@ -106,11 +106,22 @@ def _reschedule_many(waiting: list[tuple[Claimed, UpstreamResult]]) -> None:
         )
 
 
-class Poller:
-    """Sweeps with a thread pool and shared adapters; use as a context manager.
+def _database_threads(concurrency: int) -> int:
+    """Threads that may hold a connection at once: what the connection pool serves, less the sweep's own."""
+    pool = connection.settings_dict.get("OPTIONS", {}).get("pool")
+    if isinstance(pool, dict) and pool.get("max_size"):
+        return max(1, min(concurrency, pool["max_size"] - 1))
+    return concurrency
 
-    Threads only talk to providers; the database work of a sweep is a claim,
-    a handful of bulk updates, and per-job writes only for jobs that changed.
+
+class Poller:
+    """Sweeps with thread pools and shared adapters; use as a context manager.
+
+    Status requests run on POLL_CONCURRENCY threads and touch the database only
+    to record a failed call; the jobs that changed (finished, failed, to submit)
+    are worked on fewer threads, no more than the connection pool can serve, so
+    a burst of finished videos never waits for a connection. Every thread gives
+    its connection back after each job.
     """
 
     def __init__(self, concurrency: int | None = None, batch: int | None = None) -> None:
@@ -119,20 +130,25 @@ class Poller:
         self.timed_out_at: float | None = None
         self.adapters = pipeline.Adapters()
         # One at a time runs inline: no pool, and the caller's transaction stays visible (tests).
-        self.pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="poll") if self.concurrency > 1 else None
+        self.pool = self.writers = None
+        if self.concurrency > 1:
+            self.pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="poll")
+            self.writers = ThreadPoolExecutor(_database_threads(self.concurrency), thread_name_prefix="poll-write")
 
     def __enter__(self) -> Poller:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True)
+        for pool in (self.pool, self.writers):
+            if pool is not None:
+                pool.shutdown(wait=True)
         self.adapters.close()
 
-    def _map(self, work: Callable[..., T], items: list[tuple]) -> list[T]:
-        if self.pool is None:
+    @staticmethod
+    def _map(pool: ThreadPoolExecutor | None, work: Callable[..., T], items: list[tuple]) -> list[T]:
+        if pool is None:
             return [work(*item) for item in items]
-        return list(self.pool.map(lambda item: _in_thread(work, *item), items))
+        return list(pool.map(lambda item: _in_thread(work, *item), items))
 
     def sweep(self) -> SweepStats:
         started = time.monotonic()
@@ -146,6 +162,7 @@ class Poller:
         running = [job for job in claimed if job.status == Status.RUNNING]
         others = [job for job in claimed if job.status != Status.RUNNING]
         outcomes = self._map(
+            self.pool,
             lambda job: (job, pipeline.upstream_poll(job.pk, job.provider, job.upstream_id, self.adapters)),
             [(job,) for job in running],
         )
@@ -164,7 +181,7 @@ class Poller:
         for job in others:
             work = pipeline.generation_submit if job.status == Status.QUEUED else pipeline.generation_recover_submit
             changed.append((work, job.pk, self.adapters))
-        self._map(_guarded, changed)
+        self._map(self.writers, _guarded, changed)
         stats.seconds = time.monotonic() - started
         return stats
 
