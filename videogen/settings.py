@@ -466,8 +466,9 @@ POLL_CONCURRENCY = env_int("POLL_CONCURRENCY", 32, minimum=1, maximum=512)
 # resubmitted to an idempotent provider, else failed unpaid. Keep it above the
 # longest provider request (PROVIDER_READ_TIMEOUT).
 SUBMIT_STUCK_SECONDS = env_int("SUBMIT_STUCK_SECONDS", 90, minimum=1)
-# Pause between two sweeps of one poller (`manage.py poll`).
-POLL_SWEEP_MS = env_int("POLL_SWEEP_MS", 500, minimum=50)
+# Pause between two sweeps of one poller (`manage.py poll`). A due job waits this long at most; an idle
+# sweep is one indexed query.
+POLL_SWEEP_MS = env_int("POLL_SWEEP_MS", 100, minimum=50)
 SANDBOX_LATENCY_SECONDS = env_int("SANDBOX_LATENCY_SECONDS", 3, minimum=0)
 # Where the sandbox provider keeps what it renders (it stands in for a remote service).
 SANDBOX_DIR = Path(env_str("SANDBOX_DIR", str(VAR_DIR / "sandbox")))

@@ -60,9 +60,10 @@ class Worker:
                 process.wait(10)
 
     def stop(self) -> None:
+        """SIGTERM the leaders: qcluster stops its own children (and hangs when they get SIGTERM too)."""
         for process in self.processes:
             if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
+                process.terminate()
         for process in self.processes:
             try:
                 process.wait(15)
