@@ -14,7 +14,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -119,9 +119,11 @@ class Poller:
 
     Status requests run on POLL_CONCURRENCY threads and touch the database only
     to record a failed call; the jobs that changed (finished, failed, to submit)
-    are worked on fewer threads, no more than the connection pool can serve, so
-    a burst of finished videos never waits for a connection. Every thread gives
-    its connection back after each job.
+    are handed to fewer threads, no more than the connection pool can serve, so
+    a burst of finished videos never waits for a connection. The next sweep
+    does not wait for them (storing a video takes a while, and other jobs are
+    due meanwhile) unless they pile up. Every thread gives its connection back
+    after each job.
     """
 
     def __init__(self, concurrency: int | None = None, batch: int | None = None) -> None:
@@ -131,9 +133,11 @@ class Poller:
         self.adapters = pipeline.Adapters()
         # One at a time runs inline: no pool, and the caller's transaction stays visible (tests).
         self.pool = self.writers = None
+        self.writing: set[Future] = set()
+        self.writer_count = _database_threads(self.concurrency)
         if self.concurrency > 1:
             self.pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="poll")
-            self.writers = ThreadPoolExecutor(_database_threads(self.concurrency), thread_name_prefix="poll-write")
+            self.writers = ThreadPoolExecutor(self.writer_count, thread_name_prefix="poll-write")
 
     def __enter__(self) -> Poller:
         return self
@@ -144,6 +148,19 @@ class Poller:
                 pool.shutdown(wait=True)
         self.adapters.close()
 
+    def _write(self, changed: list[tuple]) -> None:
+        if self.writers is None:
+            for item in changed:
+                _guarded(*item)
+            return
+        self.writing.update(self.writers.submit(_in_thread, _guarded, *item) for item in changed)
+
+    def _wait_for_writers(self) -> None:
+        """Claim more only while few changed jobs wait for a writer: a claim holds a job for CLAIM_LEASE only."""
+        self.writing = {future for future in self.writing if not future.done()}
+        while len(self.writing) >= self.writer_count * 2:
+            _, self.writing = wait(self.writing, return_when=FIRST_COMPLETED)
+
     @staticmethod
     def _map(pool: ThreadPoolExecutor | None, work: Callable[..., T], items: list[tuple]) -> list[T]:
         if pool is None:
@@ -151,6 +168,7 @@ class Poller:
         return list(pool.map(lambda item: _in_thread(work, *item), items))
 
     def sweep(self) -> SweepStats:
+        self._wait_for_writers()
         started = time.monotonic()
         now = timezone.now()
         stats = SweepStats()
@@ -181,7 +199,7 @@ class Poller:
         for job in others:
             work = pipeline.generation_submit if job.status == Status.QUEUED else pipeline.generation_recover_submit
             changed.append((work, job.pk, self.adapters))
-        self._map(self.writers, _guarded, changed)
+        self._write(changed)
         stats.seconds = time.monotonic() - started
         return stats
 
