@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -46,7 +46,7 @@ class SweepStats:
     seconds: float = 0.0
 
 
-def _time_out_overdue(now) -> int:
+def _time_out_overdue(now: datetime) -> int:
     overdue = list(
         Generation.objects.filter(status__in=ACTIVE_STATUSES, deadline_at__lt=now).values_list("pk", flat=True)[:500]
     )
@@ -110,7 +110,7 @@ def _database_threads(concurrency: int) -> int:
     """Threads that may hold a connection at once: what the connection pool serves, less the sweep's own."""
     pool = connection.settings_dict.get("OPTIONS", {}).get("pool")
     if isinstance(pool, dict) and pool.get("max_size"):
-        return max(1, min(concurrency, pool["max_size"] - 1))
+        return max(1, min(concurrency, int(pool["max_size"]) - 1))
     return concurrency
 
 
@@ -133,7 +133,7 @@ class Poller:
         self.adapters = pipeline.Adapters()
         # One at a time runs inline: no pool, and the caller's transaction stays visible (tests).
         self.pool = self.writers = None
-        self.writing: set[Future] = set()
+        self.writing: set[Future[None]] = set()
         self.writer_count = _database_threads(self.concurrency)
         if self.concurrency > 1:
             self.pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="poll")
@@ -148,7 +148,7 @@ class Poller:
                 pool.shutdown(wait=True)
         self.adapters.close()
 
-    def _write(self, changed: list[tuple]) -> None:
+    def _write(self, changed: list[tuple[Any, ...]]) -> None:
         if self.writers is None:
             for item in changed:
                 _guarded(*item)
@@ -162,7 +162,7 @@ class Poller:
             _, self.writing = wait(self.writing, return_when=FIRST_COMPLETED)
 
     @staticmethod
-    def _map(pool: ThreadPoolExecutor | None, work: Callable[..., T], items: list[tuple]) -> list[T]:
+    def _map(pool: ThreadPoolExecutor | None, work: Callable[..., T], items: list[tuple[Any, ...]]) -> list[T]:
         if pool is None:
             return [work(*item) for item in items]
         return list(pool.map(lambda item: _in_thread(work, *item), items))
@@ -184,7 +184,8 @@ class Poller:
             lambda job: (job, pipeline.upstream_poll(job.pk, job.provider, job.upstream_id, self.adapters)),
             [(job,) for job in running],
         )
-        waiting, changed = [], []
+        waiting: list[tuple[Claimed, UpstreamResult]] = []
+        changed: list[tuple[Any, ...]] = []
         for job, outcome in outcomes:
             if isinstance(outcome, UpstreamResult) and outcome.status in (
                 UpstreamStatus.QUEUED,

@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 # How often a sleeping poller looks whether it was asked to stop.
 WAKE_SECONDS = 0.05
+# Pause after a failed sweep (the database is away, say), so the log gets a line a second, not ten.
+FAILED_PAUSE_SECONDS = 1.0
 
 
 class Command(BaseCommand):
@@ -45,21 +47,24 @@ class Command(BaseCommand):
             while not self.stopping:
                 stats = self.sweep(poller)
                 sweeps += 1
-                claimed += stats.claimed
                 if options["once"]:
                     break
+                if stats is None:
+                    self.sleep(FAILED_PAUSE_SECONDS)
+                    continue
+                claimed += stats.claimed
                 # A full batch means more jobs are due: sweep again at once.
                 if stats.claimed < poller.batch:
                     self.sleep(settings.POLL_SWEEP_MS / 1000 - stats.seconds)
         self.stdout.write(f"Poller stopped after {sweeps} sweeps; {claimed} jobs claimed.")
 
-    def sweep(self, poller: Poller) -> SweepStats:
+    def sweep(self, poller: Poller) -> SweepStats | None:
+        """One sweep; None when it failed (what it had claimed is due again after the claim's lease)."""
         try:
             stats = poller.sweep()
         except Exception:
-            # The database or a provider may be back at the next sweep; what was claimed is due again later.
             logger.exception("Sweep failed")
-            stats = SweepStats()
+            return None
         finally:
             # Between sweeps this thread holds no connection either.
             close_old_connections()
