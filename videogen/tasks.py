@@ -34,7 +34,7 @@ def outputs_cleanup() -> int:
     for generation in expired.iterator():
         for field in (generation.video, generation.poster):
             if field:
-                field.storage.delete(field.name)
+                field.storage.delete(field.name or "")
         Generation.objects.filter(pk=generation.pk).update(output_deleted_at=timezone.now())
         cleaned += 1
     return cleaned + retention.uploads_delete_expired()
