@@ -203,7 +203,7 @@ else:
         "pool": {
             "min_size": env_int("DB_POOL_MIN_SIZE", 1, minimum=0),
             "max_size": env_int("DB_POOL_MAX_SIZE", 10, minimum=1),
-            "timeout": env_int("DB_POOL_TIMEOUT", 10, minimum=1),
+            "timeout": env_int("DB_POOL_TIMEOUT", 30, minimum=1),
         }
     }
     # PgBouncer in transaction mode cannot keep a cursor open across transactions.
