@@ -74,7 +74,7 @@ class ModelSpec:
         if self.last_frame:
             params["last_frame_image"] = {"type": "image", "required": False}
         if self.go_fast:
-            params["go_fast"] = {"type": "boolean", "default": True}
+            params["go_fast"] = {"type": "boolean", "default": False}
         return params
 
 
@@ -97,6 +97,10 @@ MODELS: dict[str, ModelSpec] = {
             durations=(6, 10),
             resolutions=("512p",),
             default_resolution="512p",
+            # Every real provider of this model requires a first frame (Segmind's seed page, Atlas's
+            # /fast, MiniMax's 512P): each route refuses a request without one, so with only real
+            # routes enabled it is refused at submission naming first_frame_image. Only the local
+            # sandbox renders it from text.
             go_fast=True,
         ),
         ModelSpec(
@@ -238,8 +242,13 @@ def validate_params(model: str, params: dict[str, Any]) -> dict[str, Any]:
         normalized["mode"] = mode
     if spec.last_frame:
         normalized["last_frame_image"] = _image_ref(spec, params, "last_frame_image")
+        if normalized["last_frame_image"] and not normalized["first_frame_image"]:
+            raise ParamError(
+                "last_frame_image", "requires_first_frame", "last_frame_image: needs a first_frame_image as well."
+            )
     if spec.go_fast:
-        normalized["go_fast"] = _bool(params, "go_fast", True)
+        # Off unless asked for, as on Segmind's page: it trades quality for speed.
+        normalized["go_fast"] = _bool(params, "go_fast", False)
     elif params.get("go_fast") not in (None, False):
         raise ParamError("go_fast", "not_supported", f"go_fast: {spec.slug} has no fast mode.")
     return normalized

@@ -8,8 +8,19 @@
 - `POST /api/v1/model/uploadMedia` (multipart `file`) -> `data.download_url`,
   served back at `/uploads/<id>/<name>`
 
-Errors are `{"code", "message"}`; 402 is an exhausted balance, and
-`Fault.ERROR_IN_200` answers HTTP 200 with `code=` (default 400) in the body.
+Errors are `{"code", "message"}`; credit exhaustion is "403 Forbidden
+(quota)", and `Fault.ERROR_IN_200` answers HTTP 200 with `code=` (default
+400) in the body.
+
+Rules enforced (Atlas publishes no input schema, so the stricter reading of
+what the same model ids take elsewhere):
+- only the confirmed model ids: minimax/hailuo-02/fast, minimax/hailuo-02/standard,
+  minimax/hailuo-2.3/i2v-standard; any other id is a 404;
+- /fast and i2v-standard: `image` required, `prompt` optional; standard:
+  `prompt` required;
+- `duration` 6 or 10; `go_fast`, `enable_prompt_expansion` booleans;
+- `end_image` refused: no confirmed model takes a last frame;
+- images by http(s) URL only.
 """
 
 from __future__ import annotations
@@ -23,12 +34,8 @@ from typing import Any
 
 from tests.emulators.base import Job, JobState, ProviderEmulator, Reply, Request, Route, json_reply
 
-MODELS = {
-    "minimax/hailuo-02/fast",
-    "minimax/hailuo-02/standard",
-    "minimax/hailuo-02/pro",
-    "minimax/hailuo-2.3/fast",
-}
+MODELS = {"minimax/hailuo-02/fast", "minimax/hailuo-02/standard", "minimax/hailuo-2.3/i2v-standard"}
+IMAGE_REQUIRED = {"minimax/hailuo-02/fast", "minimax/hailuo-2.3/i2v-standard"}
 
 
 def parse_multipart(content_type: str, body: bytes) -> dict[str, tuple[str | None, str, bytes]]:
@@ -71,7 +78,7 @@ class AtlasCloudEmulator(ProviderEmulator):
         return json_reply(status, {"code": status, "message": message})
 
     def insufficient_credit(self) -> Reply:
-        return self.error_body(402, "Insufficient balance, please top up your account.")
+        return self.error_body(403, "Forbidden (quota): insufficient balance, please top up your account.")
 
     def error_in_200(self, code: Any, message: str) -> Reply:
         return json_reply(200, {"code": int(code or 400), "message": message, "data": None})
@@ -79,15 +86,20 @@ class AtlasCloudEmulator(ProviderEmulator):
     # --- routes -------------------------------------------------------------------------
 
     def _problem(self, body: dict[str, Any]) -> str | None:
-        if body.get("model") not in MODELS:
-            return f"model {body.get('model')!r} not found"
-        if not body.get("prompt"):
-            return "prompt is required"
-        for key in ("image", "end_image"):
-            if body.get(key) and not str(body[key]).startswith(("http://", "https://")):
-                return f"{key} must be a URL"
-        if body["model"] == "minimax/hailuo-2.3/fast" and not body.get("image"):
+        model = body["model"]
+        if model in IMAGE_REQUIRED and not body.get("image"):
             return "image is required"
+        if model not in IMAGE_REQUIRED and not body.get("prompt"):
+            return "prompt is required"
+        if body.get("end_image") is not None:
+            return f"end_image is not supported by {model}"
+        if body.get("image") is not None and not str(body["image"]).startswith(("http://", "https://")):
+            return "image must be a URL"
+        if body.get("duration", 6) not in (6, 10):
+            return "duration must be 6 or 10"
+        for key in ("go_fast", "enable_prompt_expansion"):
+            if key in body and not isinstance(body[key], bool):
+                return f"{key} must be a boolean"
         return None
 
     def _submit(self, request: Request, fail_with: str | None = None) -> Reply:
@@ -96,6 +108,8 @@ class AtlasCloudEmulator(ProviderEmulator):
             return self.error_body(400, "body must be JSON")
         if isinstance(body.get("input"), dict):
             body = {"model": body.get("model"), **body["input"]}
+        if body.get("model") not in MODELS:
+            return self.error_body(404, f"model {body.get('model')!r} not found")
         problem = self._problem(body)
         if problem:
             return self.error_body(400, problem)

@@ -20,7 +20,7 @@ HTTP_FAULT_CASES = [
         (Fault.BAD_REQUEST, ErrorKind.PERMANENT, "invalid_request"),
         (Fault.UNAUTHORIZED, ErrorKind.ACCOUNT, "unauthorized"),
         (Fault.FORBIDDEN, ErrorKind.ACCOUNT, "forbidden"),
-        (Fault.NOT_FOUND, ErrorKind.ACCOUNT, "endpoint_not_found"),
+        (Fault.NOT_FOUND, ErrorKind.PERMANENT, "model_not_found"),
         (Fault.INSUFFICIENT_CREDIT, ErrorKind.ACCOUNT, "upstream_insufficient_credit"),
         (Fault.RATE_LIMITED, ErrorKind.TRANSIENT, "rate_limited"),
         (Fault.SERVER_ERROR, ErrorKind.TRANSIENT, "server_error"),

@@ -10,7 +10,24 @@
 
 Like MiniMax, most errors are HTTP 200 with `base_resp.status_code` != 0:
 a bad key is 1004, bad parameters 2013, `Fault.INSUFFICIENT_CREDIT` is 1008
-and `Fault.ERROR_IN_200` takes `code=` (default 1026, sensitive input).
+and `Fault.ERROR_IN_200` takes `code=` (default 1026, sensitive input; 2045,
+1002 or 1041 for the rate limits).
+
+Rules enforced, from MiniMax's docs (stricter where marked unconfirmed):
+- models MiniMax-Hailuo-02 (512P 6/10 s, 768P 6/10 s, 1080P 6 s; text, first
+  frame, or first + last frame), MiniMax-Hailuo-2.3 (768P, 1080P; text or
+  first frame), MiniMax-Hailuo-2.3-Fast (768P, 1080P; first frame only);
+- a last frame needs a first frame, only MiniMax-Hailuo-02 takes one, and not
+  at 512P (unconfirmed: the stricter reading);
+- `fast_pretreatment` only for MiniMax-Hailuo-02;
+- images are http(s) URLs or `data:image/(jpeg|png|webp)` URLs;
+- `video_requests_per_minute` (None: unlimited) answers 1002 past the limit,
+  as MiniMax's per-account limit (5 free, 20 paid) does.
+
+Switches for the documented failure shapes: `fail_base_resp` puts a
+`base_resp` error on a `Fail` status; `status_override` answers polls with a
+status MiniMax does not publish; `broken_primary_link` makes
+`download_url` a dead link while `backup_download_url` still works.
 """
 
 from __future__ import annotations
@@ -24,7 +41,12 @@ import httpx
 
 from tests.emulators.base import Job, JobState, ProviderEmulator, Reply, Request, Route, json_reply
 
-MODELS = {"MiniMax-Hailuo-02": {"512P", "768P", "1080P"}, "MiniMax-Hailuo-2.3-Fast": {"768P", "1080P"}}
+MODELS = {
+    "MiniMax-Hailuo-02": {"512P", "768P", "1080P"},
+    "MiniMax-Hailuo-2.3": {"768P", "1080P"},
+    "MiniMax-Hailuo-2.3-Fast": {"768P", "1080P"},
+}
+IMAGE_PREFIXES = ("https://", "http://", "data:image/jpeg;", "data:image/jpg;", "data:image/png;", "data:image/webp;")
 _OK = {"status_code": 0, "status_msg": "success"}
 _WIDTH = {"512P": (912, 512), "768P": (1366, 768), "1080P": (1920, 1080)}
 
@@ -36,8 +58,21 @@ def _base_resp(code: int, message: str) -> dict[str, Any]:
 class MiniMaxEmulator(ProviderEmulator):
     job_id_prefix = "3080000"
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        video_requests_per_minute: int | None = None,
+        fail_base_resp: tuple[int, str] | None = None,
+        status_override: str | None = None,
+        broken_primary_link: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
+        self.video_requests_per_minute = video_requests_per_minute
+        self.fail_base_resp = fail_base_resp
+        self.status_override = status_override
+        self.broken_primary_link = broken_primary_link
+        self._recent_submits: list[float] = []
         # (url, payload, HTTP status or None if unreachable) of every callback POST made.
         self.callback_deliveries: list[tuple[str, dict[str, Any], int | None]] = []
         self.completion_hooks.append(self._deliver_callback)
@@ -78,11 +113,37 @@ class MiniMaxEmulator(ProviderEmulator):
             return f"invalid params, {resolution} at {duration}s"
         if resolution == "1080P" and duration != 6:
             return "invalid params, 1080P is only available at 6s"
-        if model == "MiniMax-Hailuo-2.3-Fast" and not body.get("first_frame_image"):
+        first, last = body.get("first_frame_image"), body.get("last_frame_image")
+        if model == "MiniMax-Hailuo-2.3-Fast" and not first:
             return "invalid params, first_frame_image is required"
+        for name, value in (("first_frame_image", first), ("last_frame_image", last)):
+            if value is not None and not (isinstance(value, str) and value.startswith(IMAGE_PREFIXES)):
+                return f"invalid params, {name} must be a URL or a data URL of a JPG, PNG or WebP image"
+        if last:
+            if model != "MiniMax-Hailuo-02":
+                return f"invalid params, {model} takes no last_frame_image"
+            if not first:
+                return "invalid params, last_frame_image needs first_frame_image"
+            if resolution == "512P":
+                return "invalid params, first and last frame mode does not support 512P"
+        if body.get("fast_pretreatment") and model != "MiniMax-Hailuo-02":
+            return "invalid params, fast_pretreatment applies only to MiniMax-Hailuo-02"
         return None
 
+    def _over_rate_limit(self) -> bool:
+        if self.video_requests_per_minute is None:
+            return False
+        now = self.store.clock()
+        with self._faults_lock:
+            self._recent_submits = [t for t in self._recent_submits if now - t < 60]
+            if len(self._recent_submits) >= self.video_requests_per_minute:
+                return True
+            self._recent_submits.append(now)
+        return False
+
     def _submit(self, request: Request, fail_with: str | None = None) -> Reply:
+        if self._over_rate_limit():
+            return self.error_in_200(1002, "rate limit exceeded(RPM)")
         body = request.json()
         problem = self._validate(body)
         if problem:
@@ -115,6 +176,10 @@ class MiniMaxEmulator(ProviderEmulator):
         if job.state == JobState.FAILED:
             # Not in MiniMax's documented body: lets tests see the detail travel.
             body["error_message"] = job.error
+            if self.fail_base_resp is not None:
+                body["base_resp"] = _base_resp(*self.fail_base_resp)
+        if self.status_override is not None:
+            body["status"] = self.status_override
         return body
 
     def _query(self, request: Request) -> Reply:
@@ -134,7 +199,10 @@ class MiniMaxEmulator(ProviderEmulator):
             "created_at": int(time.time()),
             "filename": "output.mp4",
             "purpose": "video_generation",
-            "download_url": self.download_url(job.id),
+            "download_url": self.url(f"/expired/{job.id}.mp4")
+            if self.broken_primary_link
+            else self.download_url(job.id),
+            "backup_download_url": self.download_url(job.id),
         }
         return json_reply(200, {"file": file_info, "base_resp": _OK})
 

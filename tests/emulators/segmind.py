@@ -13,6 +13,18 @@ v1 (sync): `POST /v1/{slug}` -> the video bytes (`sync_reply="bytes"`) or
 
 Errors are `{"error": message}` with the documented statuses; 406 is
 insufficient credits.
+
+Rules enforced, from the seed pages (stricter where unconfirmed):
+- hailuo-02-fast: `prompt`, `first_frame_image` required; `duration` 6 or 10
+  (the example sends "6"); `go_fast`, `prompt_optimizer` booleans;
+  `last_frame_image` optional (null in the example);
+- hailuo-2.3-fast: `prompt`, `first_frame_image` required; `resolution`
+  "768p" or "1080p"; 1080p at 6 s only (stricter, as MiniMax's own limit);
+  no last frame (stricter: the page lists none);
+- minimax-hailuo-2: `prompt`, `mode` standard/pro; `image_url`,
+  `last_frame_image` optional;
+- images are https URLs ("string (uri)"); `data:` URLs are refused
+  (unconfirmed upstream, so the stricter reading).
 """
 
 from __future__ import annotations
@@ -27,6 +39,11 @@ REQUIRED = {
     "hailuo-02-fast": ("prompt", "first_frame_image"),
     "hailuo-2.3-fast": ("prompt", "first_frame_image"),
     "minimax-hailuo-2": ("prompt", "mode"),
+}
+IMAGES = {
+    "hailuo-02-fast": ("first_frame_image", "last_frame_image"),
+    "hailuo-2.3-fast": ("first_frame_image",),
+    "minimax-hailuo-2": ("image_url", "last_frame_image"),
 }
 _STATUS_NAMES = {
     JobState.QUEUED: "QUEUED",
@@ -72,6 +89,25 @@ class SegmindEmulator(ProviderEmulator):
             return self.error_body(400, f"Missing required parameter(s): {', '.join(missing)}")
         if body.get("duration", 6) not in (6, 10, "6", "10"):
             return self.error_body(400, "duration must be 6 or 10")
+        for name in ("go_fast", "prompt_optimizer"):
+            if name in body and not isinstance(body[name], bool):
+                return self.error_body(400, f"{name} must be a boolean")
+        if slug != "hailuo-2.3-fast" and body.get("last_frame_image") and not body.get(IMAGES[slug][0]):
+            return self.error_body(400, "last_frame_image needs a first frame")
+        if slug == "hailuo-2.3-fast":
+            if body.get("last_frame_image") is not None:
+                return self.error_body(400, "Unknown parameter: last_frame_image")
+            resolution = body.get("resolution", "1080p")
+            if resolution not in ("768p", "1080p"):
+                return self.error_body(400, "resolution must be 768p or 1080p")
+            if resolution == "1080p" and int(body.get("duration", 6)) != 6:
+                return self.error_body(400, "1080p is available at 6 seconds only")
+        if slug == "minimax-hailuo-2" and body.get("mode") not in ("standard", "pro"):
+            return self.error_body(400, "mode must be standard or pro")
+        for name in IMAGES[slug]:
+            value = body.get(name)
+            if value is not None and not (isinstance(value, str) and value.startswith("https://")):
+                return self.error_body(400, f"{name} must be an https URL")
         return None
 
     def _submit(self, request: Request, slug: str, fail_with: str | None = None) -> Reply:

@@ -43,12 +43,13 @@ def test_it_generates_a_video_and_downloads_the_served_mp4(
     assert provider_http.get(adapter.result_url(polls[-1])).content == mp4_bytes
     [job] = aimlapi_emulator.store.jobs()
     assert job.params == {
+        "schema": "universal",
         "model": "minimax/hailuo-02",
         "prompt": "Mona Lisa puts on glasses",
-        "prompt_optimizer": False,
+        "enhance_prompt": False,
         "duration": 6,
         "resolution": "1080P",
-        "first_frame_image": frame,
+        "image_url": frame,
     }
     everything = exchanges_text([*submitted.exchanges, *[e for p in polls for e in p.exchanges]])
     assert EMULATOR_API_KEY not in everything
@@ -62,6 +63,13 @@ def test_it_generates_a_video_and_downloads_the_served_mp4(
         ("hailuo-02-fast", {}, "unsupported_model"),
         ("hailuo-02", {"resolution": "512p"}, "unsupported_params"),
         ("hailuo-02", {"resolution": "1080p", "duration": 10}, "unsupported_params"),
+        ("hailuo-2.3-fast", {}, "missing_first_frame"),
+        (
+            "hailuo-2.3-fast",
+            {"first_frame_image": "https://x.test/a.png", "last_frame_image": "https://x.test/b.png"},
+            "unsupported_params",
+        ),
+        ("hailuo-02", {"last_frame_image": "https://x.test/b.png"}, "unsupported_params"),
     ],
 )
 def test_it_refuses_what_aiml_cannot_render_without_calling_it(
@@ -90,6 +98,98 @@ def test_a_failed_generation_carries_its_detail(
     final = poll_until_final(adapter, generation_id)[-1]
 
     assert (final.status, final.error_code, final.error_message) == (UpstreamStatus.FAILED, code, detail)
+
+
+def test_first_and_last_frames_go_under_the_universal_names(
+    aimlapi_emulator: AimlApiEmulator, adapter: AimlApiAdapter
+) -> None:
+    first, last = "https://x.test/first.png", "https://x.test/last.png"
+    adapter.submit(generation(first_frame_image=first, last_frame_image=last))
+
+    [job] = aimlapi_emulator.store.jobs()
+    assert (job.params["image_url"], job.params["last_image_url"]) == (first, last)
+    assert [r.path for r in aimlapi_emulator.requests] == ["/v2/video/generations"]
+
+
+def test_hailuo_23_fast_runs_with_its_required_image_url(
+    aimlapi_emulator: AimlApiEmulator, adapter: AimlApiAdapter
+) -> None:
+    adapter.submit(generation("hailuo-2.3-fast", first_frame_image="https://x.test/first.png"))
+
+    [job] = aimlapi_emulator.store.jobs()
+    assert (job.params["model"], job.params["image_url"]) == ("minimax/hailuo-2.3-fast", "https://x.test/first.png")
+
+
+def test_a_signed_link_to_our_copy_is_sent_instead_of_the_data_url(
+    aimlapi_emulator: AimlApiEmulator, adapter: AimlApiAdapter
+) -> None:
+    link = "https://videos.example/files/signed-token"
+    request = generation(first_frame_image="data:image/png;base64,iVBORw0KGgo=")
+    adapter.submit(SubmitRequest(request.model, request.params, "gen_4", image_links={"first_frame_image": link}))
+
+    [job] = aimlapi_emulator.store.jobs()
+    assert job.params["image_url"] == link
+
+
+def test_a_failed_generation_reports_status_error_and_is_final_at_once(
+    aimlapi_emulator: AimlApiEmulator, adapter: AimlApiAdapter, provider_http: httpx.Client
+) -> None:
+    aimlapi_emulator.inject(Fault.JOB_FAILED, on="submit", message="Generation failed upstream.")
+    generation_id = adapter.submit(generation()).upstream_id
+    polls = poll_until_final(adapter, generation_id)
+
+    raw = provider_http.get(
+        aimlapi_emulator.url("/v2/video/generations"),
+        params={"generation_id": generation_id},
+        headers={"Authorization": f"Bearer {EMULATOR_API_KEY}"},
+    ).json()
+    assert (raw["status"], raw["error"]) == (
+        "error",
+        {"name": "GenerationError", "message": "Generation failed upstream."},
+    )
+    assert polls[-1].status == UpstreamStatus.FAILED
+    assert polls[-1].error_message == "Generation failed upstream."
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"model": "minimax/hailuo-02", "prompt": "x" * 2001}, "prompt"),
+        ({"model": "minimax/hailuo-02"}, "prompt"),
+        ({"model": "minimax/hailuo-2.3-fast", "prompt": "p"}, "image_url"),
+        ({"model": "minimax/hailuo-02", "prompt": "p", "last_image_url": "https://x.test/b.png"}, "last_image_url"),
+        ({"model": "minimax/hailuo-02", "prompt": "p", "resolution": "1080P", "duration": 10}, "1080P"),
+        ({"model": "minimax/hailuo-02", "prompt": "p", "resolution": "512P"}, "resolution"),
+        ({"model": "minimax/hailuo-02", "prompt": "p", "first_frame_image": "https://x.test/a.png"}, "Unknown"),
+        ({"model": "minimax/hailuo-03", "prompt": "p"}, "model"),
+    ],
+)
+def test_the_emulator_refuses_what_aiml_documents_as_invalid(
+    aimlapi_emulator: AimlApiEmulator, provider_http: httpx.Client, body: dict[str, Any], field: str
+) -> None:
+    answer = provider_http.post(
+        aimlapi_emulator.url("/v2/video/generations"),
+        json=body,
+        headers={"Authorization": f"Bearer {EMULATOR_API_KEY}"},
+    )
+
+    assert answer.status_code == 400
+    assert set(answer.json()) == {"message", "path", "requestId", "statusCode", "timestamp"}
+    assert field in answer.json()["message"]
+    assert not aimlapi_emulator.store.jobs()
+
+
+def test_the_legacy_path_still_answers_with_a_generation_id(
+    aimlapi_emulator: AimlApiEmulator, provider_http: httpx.Client
+) -> None:
+    answer = provider_http.post(
+        aimlapi_emulator.url("/v2/generate/video/minimax/generation"),
+        json={"model": "minimax/hailuo-02", "prompt": "p", "first_frame_image": "https://x.test/a.png"},
+        headers={"Authorization": f"Bearer {EMULATOR_API_KEY}"},
+    )
+
+    assert answer.status_code == 200
+    assert answer.json()["status"] == "queued" and answer.json()["generation_id"]
 
 
 @pytest.mark.parametrize(("fault", "kind", "code"), HTTP_FAULT_CASES)

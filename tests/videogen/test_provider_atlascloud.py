@@ -28,8 +28,16 @@ def adapter(atlascloud_emulator: AtlasCloudEmulator, provider_http: httpx.Client
     return adapter_for(atlascloud_emulator.base_url, provider_http)
 
 
+FRAME = "https://img.example.com/first.png"
+
+
 def generation(model: str = "hailuo-02-fast", **params: Any) -> SubmitRequest:
-    defaults: dict[str, Any] = {"prompt": "A sunset over the ocean", "duration": 6, "resolution": "512p"}
+    defaults: dict[str, Any] = {
+        "prompt": "A sunset over the ocean",
+        "duration": 6,
+        "resolution": "512p",
+        "first_frame_image": FRAME,
+    }
     return SubmitRequest(model=model, params={**defaults, **params}, idempotency_key="gen_4")
 
 
@@ -65,9 +73,7 @@ def test_it_generates_a_video_and_downloads_the_served_mp4(
     ("model", "resolution", "atlas_model"),
     [
         ("hailuo-02", "768p", "minimax/hailuo-02/standard"),
-        ("hailuo-02", "1080p", "minimax/hailuo-02/pro"),
         ("hailuo-02-fast", "512p", "minimax/hailuo-02/fast"),
-        ("hailuo-2.3-fast", "1080p", "minimax/hailuo-2.3/fast"),
     ],
 )
 def test_each_model_and_resolution_maps_to_an_atlas_model(
@@ -85,7 +91,7 @@ def test_an_inline_first_frame_is_uploaded_then_passed_by_url(
     image = png_bytes()
     data_url = "data:image/png;base64," + base64.b64encode(image).decode()
 
-    result = adapter.submit(generation("hailuo-2.3-fast", resolution="768p", first_frame_image=data_url))
+    result = adapter.submit(generation(first_frame_image=data_url))
 
     [job] = atlascloud_emulator.store.jobs()
     assert provider_http.get(job.params["image"]).content == image
@@ -107,8 +113,11 @@ def test_upload_media_returns_a_url_serving_the_file(adapter: AtlasCloudAdapter,
     [
         ("minimax-hailuo-2", {}, "unsupported_model"),
         ("hailuo-02-fast", {"resolution": "1080p"}, "unsupported_params"),
-        ("hailuo-02", {"resolution": "1080p", "duration": 10}, "unsupported_params"),
-        ("hailuo-2.3-fast", {"resolution": "768p"}, "missing_first_frame"),
+        # Unconfirmed Atlas ids are not guessed: minimax/hailuo-02/pro, minimax/hailuo-2.3/fast.
+        ("hailuo-02", {"resolution": "1080p"}, "unsupported_params"),
+        ("hailuo-2.3-fast", {"resolution": "768p"}, "unsupported_model"),
+        ("hailuo-02-fast", {"first_frame_image": None}, "missing_first_frame"),
+        ("hailuo-02-fast", {"last_frame_image": "https://img.example.com/last.png"}, "unsupported_params"),
         ("hailuo-02-fast", {"first_frame_image": "data:image/png;base64,%%%"}, "invalid_request"),
     ],
 )
@@ -124,6 +133,59 @@ def test_it_refuses_what_atlas_cannot_render_without_calling_it(
 
     assert (caught.value.kind, caught.value.code) == (ErrorKind.PERMANENT, code)
     assert not atlascloud_emulator.requests
+
+
+def test_fast_takes_its_image_go_fast_and_an_optional_prompt(
+    atlascloud_emulator: AtlasCloudEmulator, adapter: AtlasCloudAdapter
+) -> None:
+    adapter.submit(generation(prompt="", go_fast=True))
+
+    [job] = atlascloud_emulator.store.jobs()
+    assert (job.params["image"], job.params["go_fast"]) == (FRAME, True)
+    assert "prompt" not in job.params
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words"),
+    [
+        ({"model": "minimax/hailuo-02/pro", "prompt": "p"}, 404, "not found"),
+        ({"model": "minimax/hailuo-2.3/fast", "image": FRAME}, 404, "not found"),
+        ({"model": "minimax/hailuo-02/fast", "prompt": "p"}, 400, "image is required"),
+        ({"model": "minimax/hailuo-2.3/i2v-standard", "prompt": "p"}, 400, "image is required"),
+        ({"model": "minimax/hailuo-02/standard", "image": FRAME}, 400, "prompt is required"),
+        ({"model": "minimax/hailuo-02/fast", "image": FRAME, "end_image": FRAME}, 400, "end_image"),
+        ({"model": "minimax/hailuo-02/fast", "image": "data:image/png;base64,iVBO"}, 400, "URL"),
+        ({"model": "minimax/hailuo-02/fast", "image": FRAME, "duration": 3}, 400, "duration"),
+        ({"model": "minimax/hailuo-02/fast", "image": FRAME, "go_fast": "yes"}, 400, "go_fast"),
+    ],
+)
+def test_the_emulator_refuses_what_atlas_would(
+    atlascloud_emulator: AtlasCloudEmulator, provider_http: httpx.Client, body: dict[str, Any], status: int, words: str
+) -> None:
+    answer = provider_http.post(
+        atlascloud_emulator.url("/api/v1/model/generateVideo"),
+        json=body,
+        headers={"Authorization": f"Bearer {EMULATOR_API_KEY}"},
+    )
+
+    assert answer.status_code == status
+    assert words in answer.json()["message"]
+    assert not atlascloud_emulator.store.jobs()
+
+
+def test_credit_exhaustion_is_a_403_quota_and_an_account_problem(
+    atlascloud_emulator: AtlasCloudEmulator, adapter: AtlasCloudAdapter
+) -> None:
+    atlascloud_emulator.inject(Fault.INSUFFICIENT_CREDIT, on="submit")
+
+    with pytest.raises(ProviderError) as caught:
+        adapter.submit(generation())
+
+    assert (caught.value.kind, caught.value.code, caught.value.status_code) == (
+        ErrorKind.ACCOUNT,
+        "upstream_insufficient_credit",
+        403,
+    )
 
 
 def test_a_failed_prediction_carries_its_error(

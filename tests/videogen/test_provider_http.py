@@ -80,7 +80,7 @@ def test_body_message_finds_the_providers_words(body: object, message: str) -> N
         (402, "", Phase.SUBMIT, (ErrorKind.ACCOUNT, "upstream_insufficient_credit")),
         (406, "", Phase.SUBMIT, (ErrorKind.ACCOUNT, "upstream_insufficient_credit")),
         (404, "", Phase.POLL, (ErrorKind.PERMANENT, "expired")),
-        (404, "", Phase.SUBMIT, (ErrorKind.ACCOUNT, "endpoint_not_found")),
+        (404, "", Phase.SUBMIT, (ErrorKind.PERMANENT, "model_not_found")),
         (408, "", Phase.POLL, (ErrorKind.TRANSIENT, "upstream_timeout")),
         (429, "", Phase.POLL, (ErrorKind.TRANSIENT, "rate_limited")),
         (503, "", Phase.POLL, (ErrorKind.TRANSIENT, "unavailable")),

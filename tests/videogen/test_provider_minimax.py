@@ -90,11 +90,164 @@ def test_result_url_before_the_video_exists_is_transient(adapter: MiniMaxAdapter
 
 
 def test_the_fast_model_is_hailuo_02_at_512p(adapter: MiniMaxAdapter, minimax_emulator: MiniMaxEmulator) -> None:
-    adapter.submit(generation("hailuo-02-fast", resolution="512p", duration=10, go_fast=True))
+    adapter.submit(
+        generation(
+            "hailuo-02-fast", resolution="512p", duration=10, go_fast=True, first_frame_image="https://x.test/a.png"
+        )
+    )
 
     body = submitted_body(minimax_emulator)
     assert (body["model"], body["resolution"], body["duration"]) == ("MiniMax-Hailuo-02", "512P", 10)
-    assert body["fast_pretreatment"] is True
+    # go_fast is Segmind's lower-quality mode; MiniMax's fast_pretreatment is something else.
+    assert "fast_pretreatment" not in body
+
+
+@pytest.mark.parametrize(("mode", "resolution"), [("standard", "768P"), ("pro", "1080P")])
+def test_minimax_hailuo_2_runs_as_hailuo_02(
+    adapter: MiniMaxAdapter, minimax_emulator: MiniMaxEmulator, mode: str, resolution: str
+) -> None:
+    adapter.submit(generation("minimax-hailuo-2", mode=mode, resolution=resolution.lower()))
+
+    body = submitted_body(minimax_emulator)
+    assert (body["model"], body["resolution"]) == ("MiniMax-Hailuo-02", resolution)
+    assert minimax_emulator.store.jobs()
+
+
+def test_a_last_frame_goes_with_the_first_as_minimax_names_it(
+    adapter: MiniMaxAdapter, minimax_emulator: MiniMaxEmulator
+) -> None:
+    first, last = "https://images.example.com/a.png", "https://images.example.com/b.png"
+    adapter.submit(generation(first_frame_image=first, last_frame_image=last))
+
+    [job] = minimax_emulator.store.jobs()
+    assert (job.params["first_frame_image"], job.params["last_frame_image"]) == (first, last)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {
+            "model": "MiniMax-Hailuo-02",
+            "resolution": "512P",
+            "first_frame_image": "https://x.test/a.png",
+            "last_frame_image": "https://x.test/b.png",
+        },
+        {"model": "MiniMax-Hailuo-02", "resolution": "768P", "last_frame_image": "https://x.test/b.png"},
+        {
+            "model": "MiniMax-Hailuo-2.3-Fast",
+            "resolution": "768P",
+            "first_frame_image": "https://x.test/a.png",
+            "last_frame_image": "https://x.test/b.png",
+        },
+        {"model": "MiniMax-Hailuo-2.3-Fast", "resolution": "768P"},
+        {"model": "MiniMax-Hailuo-2.3", "resolution": "512P"},
+        {"model": "MiniMax-Hailuo-02", "resolution": "1080P", "duration": 10},
+        {"model": "MiniMax-Hailuo-02", "resolution": "768P", "first_frame_image": "data:image/gif;base64,R0lG"},
+        {"model": "MiniMax-Hailuo-2.3", "resolution": "768P", "fast_pretreatment": True},
+    ],
+    ids=[
+        "last-at-512p",
+        "last-without-first",
+        "last-on-2.3-fast",
+        "2.3-fast-without-first",
+        "2.3-at-512p",
+        "1080p-10s",
+        "gif-image",
+        "fast-pretreatment-off-02",
+    ],
+)
+def test_the_emulator_refuses_what_minimax_documents_as_invalid(
+    minimax_emulator: MiniMaxEmulator, provider_http: httpx.Client, body: dict[str, Any]
+) -> None:
+    answer = provider_http.post(
+        minimax_emulator.url("/v1/video_generation"),
+        json={"prompt": "a storm", "duration": 6, **body},
+        headers={"Authorization": f"Bearer {EMULATOR_API_KEY}"},
+    )
+
+    assert answer.status_code == 200
+    assert answer.json()["base_resp"]["status_code"] == 2013
+    assert not minimax_emulator.store.jobs()
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        (
+            {
+                "resolution": "512p",
+                "first_frame_image": "https://x.test/a.png",
+                "last_frame_image": "https://x.test/b.png",
+            },
+            "last_frame_image",
+        ),
+        ({"last_frame_image": "https://x.test/b.png"}, "last_frame_image"),
+    ],
+)
+def test_a_last_frame_minimax_cannot_take_is_a_route_mismatch_naming_the_field(
+    adapter: MiniMaxAdapter, minimax_emulator: MiniMaxEmulator, params: dict[str, Any], field: str
+) -> None:
+    model = "hailuo-02-fast" if params.get("resolution") == "512p" else "hailuo-02"
+    with pytest.raises(ProviderError) as caught:
+        adapter.submit(generation(model, **params))
+
+    assert (caught.value.kind, caught.value.code, caught.value.param) == (
+        ErrorKind.PERMANENT,
+        "unsupported_params",
+        field,
+    )
+    assert not minimax_emulator.requests
+
+
+def test_a_fail_status_fails_now_even_with_a_transient_looking_base_resp(
+    adapter: MiniMaxAdapter, minimax_emulator: MiniMaxEmulator
+) -> None:
+    minimax_emulator.fail_base_resp = (1000, "unknown error")
+    minimax_emulator.inject(Fault.JOB_FAILED, on="submit", message="render crashed")
+    task_id = adapter.submit(generation()).upstream_id
+
+    polls = poll_until_final(adapter, task_id)
+
+    assert [p.status for p in polls][-1] == UpstreamStatus.FAILED
+    assert polls[-1].error_code == "generation_failed"
+    assert polls[-1].error_message == "render crashed"
+
+
+def test_an_unknown_status_is_its_own_transient_error(
+    adapter: MiniMaxAdapter, minimax_emulator: MiniMaxEmulator
+) -> None:
+    task_id = adapter.submit(generation()).upstream_id
+    minimax_emulator.status_override = "Paused"
+
+    with pytest.raises(ProviderError) as caught:
+        adapter.poll(task_id)
+
+    assert (caught.value.kind, caught.value.code) == (ErrorKind.TRANSIENT, "unknown_status")
+
+
+def test_the_backup_download_link_is_offered_after_the_first(
+    adapter: MiniMaxAdapter, minimax_emulator: MiniMaxEmulator, provider_http: httpx.Client, mp4_bytes: bytes
+) -> None:
+    minimax_emulator.broken_primary_link = True
+    polls = poll_until_final(adapter, adapter.submit(generation()).upstream_id)
+
+    first, backup = adapter.result_urls(polls[-1])
+
+    assert provider_http.get(first).status_code == 404
+    assert provider_http.get(backup).content == mp4_bytes
+
+
+def test_the_per_minute_limit_answers_1002_as_a_rate_limit(provider_http: httpx.Client, mp4_bytes: bytes) -> None:
+    with MiniMaxEmulator(api_key=EMULATOR_API_KEY, video_bytes=mp4_bytes, video_requests_per_minute=2) as emulator:
+        adapter = adapter_for(emulator.base_url, provider_http)
+        adapter.submit(generation())
+        adapter.submit(generation())
+        with pytest.raises(ProviderError) as caught:
+            adapter.submit(generation())
+
+    assert (caught.value.kind, caught.value.code) == (ErrorKind.TRANSIENT, "rate_limited")
+    assert caught.value.retry_after == 60.0
+    assert len(emulator.store.jobs()) == 2
 
 
 def test_hailuo_23_fast_sends_its_first_frame(adapter: MiniMaxAdapter, minimax_emulator: MiniMaxEmulator) -> None:
@@ -127,9 +280,9 @@ def test_inline_images_are_sent_whole_but_logged_short(
 @pytest.mark.parametrize(
     ("model", "params", "code"),
     [
-        ("minimax-hailuo-2", {}, "unsupported_model"),
         ("hailuo-02", {"resolution": "1080p", "duration": 10}, "unsupported_params"),
         ("hailuo-02-fast", {"resolution": "768p"}, "unsupported_params"),
+        ("hailuo-02-fast", {"resolution": "512p"}, "missing_first_frame"),
         ("hailuo-2.3-fast", {"first_frame_image": None}, "missing_first_frame"),
     ],
 )
@@ -197,13 +350,21 @@ def test_http_failures_on_submit_are_classified(
 @pytest.mark.parametrize(
     ("base_resp_code", "kind", "code"),
     [
+        (1000, ErrorKind.TRANSIENT, "upstream_error"),
+        (1001, ErrorKind.TRANSIENT, "upstream_timeout"),
         (1002, ErrorKind.TRANSIENT, "rate_limited"),
         (1004, ErrorKind.ACCOUNT, "unauthorized"),
         (1008, ErrorKind.ACCOUNT, "upstream_insufficient_credit"),
+        (1024, ErrorKind.TRANSIENT, "upstream_error"),
         (1026, ErrorKind.PERMANENT, "content_blocked"),
         (1027, ErrorKind.PERMANENT, "content_blocked"),
+        (1039, ErrorKind.TRANSIENT, "rate_limited"),
+        (1041, ErrorKind.TRANSIENT, "rate_limited"),
+        (1042, ErrorKind.PERMANENT, "invalid_request"),
+        (1043, ErrorKind.PERMANENT, "invalid_request"),
         (2013, ErrorKind.PERMANENT, "invalid_request"),
-        (1000, ErrorKind.TRANSIENT, "upstream_error"),
+        (2045, ErrorKind.TRANSIENT, "rate_limited"),
+        (2049, ErrorKind.ACCOUNT, "unauthorized"),
     ],
 )
 def test_errors_carried_in_http_200_are_classified_by_their_code(

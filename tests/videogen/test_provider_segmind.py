@@ -39,6 +39,82 @@ def last_post(emulator: SegmindEmulator) -> tuple[str, dict[str, Any]]:
     return post.path, post.json()
 
 
+# --- the seed pages' rules ---------------------------------------------------------------
+
+
+def test_defaults_are_the_seed_pages(segmind_emulator: SegmindEmulator, adapter: SegmindAdapter) -> None:
+    adapter.submit(SubmitRequest("hailuo-02-fast", {"prompt": "p", "first_frame_image": FRAME}, "gen_d1"))
+    adapter.submit(SubmitRequest("hailuo-2.3-fast", {"prompt": "p", "first_frame_image": FRAME}, "gen_d2"))
+
+    fast, fast23 = (job.params for job in segmind_emulator.store.jobs())
+    assert fast["go_fast"] is False
+    assert fast23["resolution"] == "1080p"
+
+
+@pytest.mark.parametrize(
+    ("model", "params", "field"),
+    [("hailuo-02-fast", {}, "last_frame_image"), ("minimax-hailuo-2", {"mode": "standard"}, "last_frame_image")],
+)
+def test_a_last_frame_reaches_segmind_under_its_own_name(
+    segmind_emulator: SegmindEmulator, adapter: SegmindAdapter, model: str, params: dict[str, Any], field: str
+) -> None:
+    last = "https://images.example.com/last.png"
+    adapter.submit(generation(model, last_frame_image=last, **params))
+
+    [job] = segmind_emulator.store.jobs()
+    assert job.params[field] == last
+
+
+def test_a_signed_link_to_our_copy_replaces_an_inline_frame(
+    segmind_emulator: SegmindEmulator, adapter: SegmindAdapter
+) -> None:
+    link = "https://videos.example/files/signed-token"
+    request = generation(first_frame_image="data:image/png;base64,iVBORw0KGgo=")
+    adapter.submit(SubmitRequest(request.model, request.params, "gen_l", image_links={"first_frame_image": link}))
+
+    [job] = segmind_emulator.store.jobs()
+    assert job.params["first_frame_image"] == link
+
+
+@pytest.mark.parametrize(
+    ("slug", "body", "words"),
+    [
+        ("hailuo-02-fast", {"prompt": "p"}, "first_frame_image"),
+        ("hailuo-02-fast", {"prompt": "p", "first_frame_image": "data:image/png;base64,iVBO"}, "https URL"),
+        ("hailuo-02-fast", {"prompt": "p", "first_frame_image": FRAME, "duration": 8}, "duration"),
+        ("hailuo-02-fast", {"prompt": "p", "first_frame_image": FRAME, "go_fast": "yes"}, "go_fast"),
+        ("hailuo-2.3-fast", {"prompt": "p", "first_frame_image": FRAME, "resolution": "720p"}, "resolution"),
+        ("hailuo-2.3-fast", {"prompt": "p", "first_frame_image": FRAME, "duration": 10}, "1080p"),
+        ("hailuo-2.3-fast", {"prompt": "p", "first_frame_image": FRAME, "last_frame_image": FRAME}, "last_frame"),
+        ("minimax-hailuo-2", {"prompt": "p", "mode": "ultra"}, "mode"),
+        ("minimax-hailuo-2", {"prompt": "p", "mode": "pro", "last_frame_image": FRAME}, "first frame"),
+        ("hailuo-03", {"prompt": "p"}, "not found"),
+    ],
+)
+def test_the_emulator_refuses_what_the_seed_pages_do_not_allow(
+    segmind_emulator: SegmindEmulator, provider_http: httpx.Client, slug: str, body: dict[str, Any], words: str
+) -> None:
+    answer = provider_http.post(segmind_emulator.url(f"/v2/{slug}"), json=body, headers={"x-api-key": EMULATOR_API_KEY})
+
+    assert answer.status_code in (400, 404)
+    assert words in answer.json()["error"]
+    assert not segmind_emulator.store.jobs()
+
+
+def test_a_failed_request_is_a_422_that_ends_the_job_failed(
+    segmind_emulator: SegmindEmulator, adapter: SegmindAdapter, provider_http: httpx.Client
+) -> None:
+    segmind_emulator.inject(Fault.JOB_FAILED, on="submit", message="Content flagged by RAI")
+    request_id = adapter.submit(generation()).upstream_id
+    polls = poll_until_final(adapter, request_id)
+
+    raw = provider_http.get(
+        segmind_emulator.url(f"/v2/requests/{request_id}/status"), headers={"x-api-key": EMULATOR_API_KEY}
+    )
+    assert (raw.status_code, raw.json()["status"]) == (422, "FAILED")
+    assert (polls[-1].status, polls[-1].error_code) == (UpstreamStatus.FAILED, "content_blocked")
+
+
 # --- v2, the happy path ------------------------------------------------------------------
 
 
@@ -110,6 +186,8 @@ def test_each_model_goes_to_its_slug_with_its_parameters(
         ("hailuo-02", {}, "unsupported_model"),
         ("hailuo-02-fast", {"first_frame_image": None}, "missing_first_frame"),
         ("minimax-hailuo-2", {"mode": "ultra"}, "unsupported_params"),
+        ("hailuo-2.3-fast", {"last_frame_image": "https://x.test/b.png"}, "unsupported_params"),
+        ("hailuo-02-fast", {"first_frame_image": "data:image/png;base64,iVBORw0KGgo="}, "unsupported_params"),
     ],
 )
 def test_it_refuses_what_segmind_cannot_render_without_calling_it(

@@ -23,6 +23,8 @@ def segmind_first(settings, segmind_emulator):
     settings.SANDBOX_ENABLED = True
     settings.SANDBOX_LATENCY_SECONDS = 0
     settings.OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
+    # Segmind takes images as https links: the site's public address gives it one to our copy.
+    settings.PUBLIC_BASE_URL = "https://videos.example"
     ProviderRoute.objects.filter(model="hailuo-02-fast").exclude(provider__name__in=["segmind", "sandbox"]).update(
         enabled=False
     )

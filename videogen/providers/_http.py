@@ -8,8 +8,9 @@ response into an ErrorKind live here once:
 - 500/502/503/504: TRANSIENT
 - 401/403: ACCOUNT; 402, a provider's own credit status (Segmind 406), or a
   403 whose body talks about credits: ACCOUNT "upstream_insufficient_credit"
-- 404: PERMANENT "expired" for a job we poll, ACCOUNT "endpoint_not_found" on
-  submit (the provider no longer serves the model: another provider may)
+- 404: PERMANENT "expired" for a job we poll, PERMANENT "model_not_found" on
+  submit (the provider no longer serves that model: that route rests, the
+  provider's other models and the next route carry on)
 - other 4xx: PERMANENT, with the provider's message
 - a 2xx or 5xx whose body is not JSON (garbage, an HTML error page):
   TRANSIENT "bad_response"
@@ -168,7 +169,7 @@ def classify_status(
         return ErrorKind.TRANSIENT, _SERVER_CODES.get(status, "server_error"), retry_after
     if status == 404:
         if phase == Phase.SUBMIT:
-            return ErrorKind.ACCOUNT, "endpoint_not_found", None
+            return ErrorKind.PERMANENT, "model_not_found", None
         return ErrorKind.PERMANENT, "expired", None
     if status == 408:
         return ErrorKind.TRANSIENT, "upstream_timeout", None
@@ -499,7 +500,7 @@ class HttpProviderAdapter(ProviderAdapter):
             self._client.close()
 
     def _begin(self, request: SubmitRequest | None = None) -> list[Exchange]:
-        """Check what needs no network (a key, a model we serve); return a fresh exchange log."""
+        """Check what needs no network (a key, `check()`'s rules); return a fresh exchange log."""
         exchanges: list[Exchange] = []
         if not self.api_key:
             raise provider_error(
@@ -508,17 +509,13 @@ class HttpProviderAdapter(ProviderAdapter):
                 f"No API key is configured for {self.name}.",
                 exchanges=exchanges,
             )
-        if request is not None and request.model not in self.supported_models:
-            raise provider_error(
-                ErrorKind.PERMANENT,
-                "unsupported_model",
-                f"{self.name} does not serve the model {request.model!r}.",
-                exchanges=exchanges,
-            )
+        if request is not None:
+            try:
+                type(self).check(request)
+            except ProviderError as exc:
+                exc.exchanges = []  # type: ignore[attr-defined]
+                raise
         return exchanges
-
-    def _invalid(self, message: str, *, code: str = "unsupported_params") -> ProviderError:
-        return provider_error(ErrorKind.PERMANENT, code, message, exchanges=[])
 
     def _bad_response(self, message: str, exchanges: list[Exchange]) -> ProviderError:
         return provider_error(ErrorKind.TRANSIENT, "bad_response", message, exchanges=exchanges)

@@ -1,17 +1,22 @@
-"""AI/ML API (api.aimlapi.com), Bearer key.
+"""AI/ML API (api.aimlapi.com), Bearer key, on its universal video schema.
 
-Protocol:
-- `POST /v2/generate/video/minimax/generation` with `model`
-  "minimax/hailuo-02", `prompt`, `prompt_optimizer`, `first_frame_image`
-  (URL or base64), `duration` (6 or 10), `resolution` ("768P" or "1080P")
-  -> `generation_id`
-- `GET` the same path with `?generation_id=` -> `status` (queued, waiting,
-  active, generating, then completed or failed), `video.url`, `error`
+Protocol (current docs; the legacy `/v2/generate/video/minimax/generation`
+is still accepted upstream but no longer used here):
+- `POST /v2/video/generations` with `model`, `prompt` (at most 2000
+  characters), `duration` (6 or 10), `resolution` ("768P" or "1080P"),
+  `image_url` (first frame; required for minimax/hailuo-2.3-fast),
+  `last_image_url` (last frame), `enhance_prompt` -> 200 `{id or
+  generation_id, status}`
+- `GET /v2/video/generations?generation_id=` -> `status` queued,
+  generating, completed (with `video.url`) or error (with `error: {name,
+  message}`); the legacy names waiting, active and failed are read too
 
-AIML API documents 403 for "no credits" (and we also read 402 that way).
+AIML API answers 403 "You've run out of credits" (and we also read 402 that way).
 
 Our models -> AIML ids: hailuo-02 -> "minimax/hailuo-02" (768p 6/10 s,
-1080p 6 s). The other catalog models are not served here.
+1080p 6 s; first and last frame), hailuo-2.3-fast -> "minimax/hailuo-2.3-fast"
+(first frame required, no last frame). Images go as the signed https link to
+our stored copy when there is one, else as the data URL (AIML documents base64).
 """
 
 from __future__ import annotations
@@ -19,44 +24,62 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from videogen.providers._http import HttpProviderAdapter, Phase, body_message
-from videogen.providers.base import SubmitRequest, UpstreamResult, UpstreamStatus
+from videogen.providers.base import ErrorKind, SubmitRequest, UpstreamResult, UpstreamStatus, mismatch
 
-GENERATION_PATH = "/v2/generate/video/minimax/generation"
-MODEL_IDS = {"hailuo-02": "minimax/hailuo-02"}
+GENERATION_PATH = "/v2/video/generations"
+MODEL_IDS = {"hailuo-02": "minimax/hailuo-02", "hailuo-2.3-fast": "minimax/hailuo-2.3-fast"}
+LAST_FRAME_MODELS = frozenset({"hailuo-02"})
+FIRST_FRAME_REQUIRED = frozenset({"hailuo-2.3-fast"})
 _STATUSES = {
     "queued": UpstreamStatus.QUEUED,
     "waiting": UpstreamStatus.QUEUED,
     "active": UpstreamStatus.RUNNING,
     "generating": UpstreamStatus.RUNNING,
     "completed": UpstreamStatus.SUCCEEDED,
+    "error": UpstreamStatus.FAILED,
     "failed": UpstreamStatus.FAILED,
 }
 _BLOCK_WORDS = ("content", "safety", "moderat", "nsfw", "sensitive", "policy")
 
 
 class AimlApiAdapter(HttpProviderAdapter):
-    """Generates videos through AI/ML API's MiniMax endpoint."""
+    """Generates videos through AI/ML API's universal video endpoint."""
 
     name: ClassVar[str] = "aimlapi"
     supported_models: ClassVar[frozenset[str]] = frozenset(MODEL_IDS)
 
-    def _body(self, request: SubmitRequest) -> dict[str, Any]:
+    @classmethod
+    def check(cls, request: SubmitRequest) -> None:
+        super().check(request)
         params = request.params
         resolution = str(params.get("resolution") or "768p").lower()
         duration = int(params.get("duration") or 6)
         if resolution not in ("768p", "1080p"):
-            raise self._invalid(f"AIML API cannot render {resolution}.")
+            raise mismatch(f"AIML API cannot render {resolution}.", param="resolution")
         if duration not in (6, 10) or (resolution == "1080p" and duration != 6):
-            raise self._invalid(f"AIML API cannot render {duration} s at {resolution}.")
+            raise mismatch(f"AIML API cannot render {duration} s at {resolution}.", param="duration")
+        if request.model in FIRST_FRAME_REQUIRED and not params.get("first_frame_image"):
+            raise mismatch(
+                f"AIML API needs image_url for {request.model}.", param="first_frame_image", code="missing_first_frame"
+            )
+        if params.get("last_frame_image") and (
+            request.model not in LAST_FRAME_MODELS or not params.get("first_frame_image")
+        ):
+            raise mismatch(f"AIML API takes no last frame here for {request.model}.", param="last_frame_image")
+
+    def _body(self, request: SubmitRequest) -> dict[str, Any]:
+        params = request.params
         body: dict[str, Any] = {
             "model": MODEL_IDS[request.model],
             "prompt": params.get("prompt") or "",
-            "prompt_optimizer": bool(params.get("prompt_optimizer", True)),
-            "duration": duration,
-            "resolution": resolution.upper(),
+            "enhance_prompt": bool(params.get("prompt_optimizer", True)),
+            "duration": int(params.get("duration") or 6),
+            "resolution": str(params.get("resolution") or "768p").upper(),
         }
-        if params.get("first_frame_image"):
-            body["first_frame_image"] = params["first_frame_image"]
+        for ours, theirs in (("first_frame_image", "image_url"), ("last_frame_image", "last_image_url")):
+            image = request.image(ours)
+            if image:
+                body[theirs] = image
         return body
 
     def submit(self, request: SubmitRequest) -> UpstreamResult:
@@ -64,16 +87,19 @@ class AimlApiAdapter(HttpProviderAdapter):
         exchanges = self._begin(request)
         body = self._body(request)
         _, data = self.http.request_json("POST", GENERATION_PATH, exchanges=exchanges, phase=Phase.SUBMIT, json=body)
-        generation_id = data.get("generation_id") if isinstance(data, dict) else None
+        generation_id = (data.get("id") or data.get("generation_id")) if isinstance(data, dict) else None
         if not generation_id:
             if isinstance(data, dict) and data.get("error"):
                 self.http.raise_status(400, body_message(data), phase=Phase.SUBMIT, exchanges=exchanges)
-            raise self._bad_response("AIML API accepted the request but sent no generation_id.", exchanges)
+            raise self._bad_response("AIML API accepted the request but sent no generation id.", exchanges)
         status = _STATUSES.get(str(data.get("status") or "").lower(), UpstreamStatus.QUEUED)
-        return UpstreamResult(upstream_id=str(generation_id), status=status, exchanges=exchanges)
+        result = UpstreamResult(upstream_id=str(generation_id), status=status, exchanges=exchanges)
+        if status == UpstreamStatus.FAILED:
+            self._mark_failed(result, data)
+        return result
 
     def poll(self, upstream_id: str) -> UpstreamResult:
-        """Read the generation; completed carries `video.url`, failed carries `error`."""
+        """Read the generation; completed carries `video.url`, error carries `error`."""
         exchanges = self._begin()
         _, data = self.http.request_json(
             "GET",
@@ -85,7 +111,9 @@ class AimlApiAdapter(HttpProviderAdapter):
         raw = data.get("status") if isinstance(data, dict) else None
         status = _STATUSES.get(str(raw or "").lower())
         if status is None:
-            raise self._bad_response(f"AIML API sent an unknown status {raw!r}.", exchanges)
+            raise self.http.fail(
+                ErrorKind.TRANSIENT, "unknown_status", f"AIML API sent an unknown status {raw!r}.", exchanges=exchanges
+            )
         result = UpstreamResult(upstream_id=upstream_id, status=status, exchanges=exchanges)
         if status == UpstreamStatus.SUCCEEDED:
             video = data.get("video")
@@ -94,9 +122,12 @@ class AimlApiAdapter(HttpProviderAdapter):
                 raise self._bad_response("AIML API said completed but sent no video.url.", exchanges)
             result.output_url = str(url)
         elif status == UpstreamStatus.FAILED:
-            message = body_message({"error": data.get("error")}) or "AIML API reported the generation as failed."
-            result.error_message = self.http.redact(message)
-            lowered = message.lower()
-            blocked = any(word in lowered for word in _BLOCK_WORDS)
-            result.error_code = "content_blocked" if blocked else "generation_failed"
+            self._mark_failed(result, data)
         return result
+
+    def _mark_failed(self, result: UpstreamResult, data: dict[str, Any]) -> None:
+        message = body_message({"error": data.get("error")}) or "AIML API reported the generation as failed."
+        result.error_message = self.http.redact(message)
+        lowered = message.lower()
+        blocked = any(word in lowered for word in _BLOCK_WORDS)
+        result.error_code = "content_blocked" if blocked else "generation_failed"

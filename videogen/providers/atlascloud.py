@@ -12,16 +12,19 @@ Answers come in an envelope `{"code": ..., "message": ..., "data": ...}`;
 an HTTP 200 whose `code` is not 200 is classified as if `code` were the HTTP
 status. 402 means our Atlas balance is exhausted.
 
-Our models -> Atlas model ids (the Hailuo family Atlas lists under `minimax/`;
-the input names `image`, `end_image`, `enable_prompt_expansion` follow its
-Hailuo pages):
+Our models -> Atlas model ids, only those Atlas confirms (the input names
+`image`, `end_image`, `go_fast`, `enable_prompt_expansion` are those the same
+ids take elsewhere: Atlas publishes no input schema):
 - hailuo-02       -> "minimax/hailuo-02/standard" (768p, 6/10 s)
-                     or "minimax/hailuo-02/pro" (1080p, 6 s)
-- hailuo-02-fast  -> "minimax/hailuo-02/fast" (512p, 6/10 s)
-- hailuo-2.3-fast -> "minimax/hailuo-2.3/fast" (768p/1080p, first frame required)
+- hailuo-02-fast  -> "minimax/hailuo-02/fast" (512p, 6/10 s; `image` required,
+                     `prompt` optional, `go_fast` passed through)
+Unconfirmed ids ("minimax/hailuo-02/pro" for 1080p, "minimax/hailuo-2.3/fast")
+and last frames (`end_image`: no confirmed model takes one) are refused as
+route mismatches, so such a request runs on the next route instead.
 
-Frames given as data URLs are uploaded with upload_media() first, because
-Atlas takes images by URL.
+Images go as the signed https link to our stored copy when there is one;
+frames given only as data URLs are uploaded with upload_media() first,
+because Atlas takes images by URL.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from videogen.providers._http import (
     Phase,
     body_message,
     decode_data_url,
+    provider_error,
 )
 from videogen.providers.base import (
     ErrorKind,
@@ -40,6 +44,7 @@ from videogen.providers.base import (
     SubmitRequest,
     UpstreamResult,
     UpstreamStatus,
+    mismatch,
 )
 
 GENERATE_PATH = "/api/v1/model/generateVideo"
@@ -61,17 +66,15 @@ _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 
 
 def model_id(model: str, resolution: str) -> str | None:
-    """Atlas's model id for our model at a resolution, or None if Atlas has none."""
-    if model == "hailuo-02":
-        return {"768p": "minimax/hailuo-02/standard", "1080p": "minimax/hailuo-02/pro"}.get(resolution)
+    """Atlas's confirmed model id for our model at a resolution, or None if there is none."""
+    if model == "hailuo-02" and resolution == "768p":
+        return "minimax/hailuo-02/standard"
     if model == "hailuo-02-fast" and resolution == "512p":
         return "minimax/hailuo-02/fast"
-    if model == "hailuo-2.3-fast" and resolution in ("768p", "1080p"):
-        return "minimax/hailuo-2.3/fast"
     return None
 
 
-_DEFAULT_RESOLUTION = {"hailuo-02": "768p", "hailuo-02-fast": "512p", "hailuo-2.3-fast": "768p"}
+_DEFAULT_RESOLUTION = {"hailuo-02": "768p", "hailuo-02-fast": "512p"}
 
 
 class AtlasCloudAdapter(HttpProviderAdapter):
@@ -104,36 +107,53 @@ class AtlasCloudAdapter(HttpProviderAdapter):
             return image
         decoded = decode_data_url(image)
         if decoded is None:
-            raise self._invalid(f"The {name} is not a readable base64 data URL.", code="invalid_request")
+            raise provider_error(
+                ErrorKind.PERMANENT,
+                "invalid_request",
+                f"The {name} is not a readable base64 data URL.",
+                exchanges=exchanges,
+            )
         content_type, data = decoded
         filename = f"{name}.{_EXTENSIONS.get(content_type, 'bin')}"
         return self.upload_media(data, filename, content_type, exchanges=exchanges)
 
     # --- submit ---------------------------------------------------------------
 
-    def _body(self, request: SubmitRequest, exchanges: list[Exchange]) -> dict[str, Any]:
+    @classmethod
+    def check(cls, request: SubmitRequest) -> None:
+        super().check(request)
         params = request.params
         resolution = str(params.get("resolution") or _DEFAULT_RESOLUTION[request.model]).lower()
         duration = int(params.get("duration") or 6)
+        if model_id(request.model, resolution) is None:
+            raise mismatch(
+                f"Atlas Cloud has no confirmed model for {request.model} at {resolution}.", param="resolution"
+            )
+        if duration not in (6, 10):
+            raise mismatch(f"Atlas Cloud cannot render {duration} s at {resolution}.", param="duration")
+        if request.model == "hailuo-02-fast" and not params.get("first_frame_image"):
+            raise mismatch(
+                "minimax/hailuo-02/fast needs an image.", param="first_frame_image", code="missing_first_frame"
+            )
+        if params.get("last_frame_image"):
+            raise mismatch("Atlas Cloud has no confirmed last-frame input for this model.", param="last_frame_image")
+
+    def _body(self, request: SubmitRequest, exchanges: list[Exchange]) -> dict[str, Any]:
+        params = request.params
+        resolution = str(params.get("resolution") or _DEFAULT_RESOLUTION[request.model]).lower()
         atlas_model = model_id(request.model, resolution)
-        if atlas_model is None:
-            raise self._invalid(f"Atlas Cloud has no {request.model} at {resolution}.")
-        if duration not in (6, 10) or (resolution == "1080p" and duration != 6):
-            raise self._invalid(f"Atlas Cloud cannot render {duration} s at {resolution}.")
-        if request.model == "hailuo-2.3-fast" and not params.get("first_frame_image"):
-            raise self._invalid("hailuo-2.3-fast needs a first frame image.", code="missing_first_frame")
         body: dict[str, Any] = {
             "model": atlas_model,
-            "prompt": params.get("prompt") or "",
-            "duration": duration,
+            "duration": int(params.get("duration") or 6),
             "enable_prompt_expansion": bool(params.get("prompt_optimizer", True)),
         }
-        if request.model == "hailuo-2.3-fast":
-            body["resolution"] = resolution
-        if params.get("first_frame_image"):
-            body["image"] = self._as_url(params["first_frame_image"], "first_frame", exchanges)
-        if params.get("last_frame_image"):
-            body["end_image"] = self._as_url(params["last_frame_image"], "last_frame", exchanges)
+        if params.get("prompt"):
+            body["prompt"] = params["prompt"]
+        if request.model == "hailuo-02-fast":
+            body["go_fast"] = bool(params.get("go_fast", False))
+        image = request.image("first_frame_image")
+        if image:
+            body["image"] = self._as_url(image, "first_frame", exchanges)
         return body
 
     def submit(self, request: SubmitRequest) -> UpstreamResult:
@@ -155,7 +175,12 @@ class AtlasCloudAdapter(HttpProviderAdapter):
         raw = data.get("status") if isinstance(data, dict) else None
         status = _STATUSES.get(str(raw or "").lower())
         if status is None:
-            raise self._bad_response(f"Atlas Cloud sent an unknown status {raw!r}.", exchanges)
+            raise self.http.fail(
+                ErrorKind.TRANSIENT,
+                "unknown_status",
+                f"Atlas Cloud sent an unknown status {raw!r}.",
+                exchanges=exchanges,
+            )
         result = UpstreamResult(upstream_id=upstream_id, status=status, exchanges=exchanges)
         if status == UpstreamStatus.SUCCEEDED:
             outputs = data.get("outputs")

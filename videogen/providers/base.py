@@ -30,6 +30,7 @@ class ProviderError(Exception):
         *,
         status_code: int | None = None,
         retry_after: float | None = None,
+        param: str | None = None,
     ) -> None:
         super().__init__(f"{kind}:{code}: {message}")
         self.kind = kind
@@ -37,6 +38,21 @@ class ProviderError(Exception):
         self.message = message
         self.status_code = status_code
         self.retry_after = retry_after
+        # The request field a route mismatch is about, so a refusal at submission can name it.
+        self.param = param
+
+
+# A provider that cannot take this particular request (its rules are stricter
+# than our catalog's): the pipeline tries the next route instead of failing the job.
+ROUTE_MISMATCH_CODES = frozenset({"unsupported_model", "unsupported_params", "missing_first_frame"})
+# The provider does not serve this model any more (a 404 on submission): that
+# route rests for a while, the provider's other models keep running.
+ROUTE_GONE_CODES = frozenset({"model_not_found"})
+
+
+def mismatch(message: str, *, param: str, code: str = "unsupported_params") -> ProviderError:
+    """A route mismatch: this provider cannot run the request as asked, another route may."""
+    return ProviderError(ErrorKind.PERMANENT, code, message, param=param)
 
 
 class UpstreamStatus(enum.StrEnum):
@@ -55,12 +71,22 @@ class SubmitRequest:
     mode ("standard" | "pro" | None), prompt_optimizer (bool),
     go_fast (bool), first_frame_image / last_frame_image (an https URL or a
     data URL, or None).
+
+    `image_links` maps an image field to a signed https link to our stored
+    copy, when the site has a public https address: providers that take
+    images by URL (Segmind, AIML API, Atlas Cloud) get the link, MiniMax,
+    which documents data URLs, gets the data URL.
     """
 
     model: str
     params: dict[str, Any]
     idempotency_key: str
     callback_url: str | None = None
+    image_links: dict[str, str] = field(default_factory=dict)
+
+    def image(self, name: str) -> str | None:
+        """The image to send by URL: our signed https link if there is one, else what the request holds."""
+        return self.image_links.get(name) or self.params.get(name) or None
 
 
 @dataclass
@@ -104,6 +130,22 @@ class ProviderAdapter:
     idempotent_submit: ClassVar[bool] = False
     supported_models: ClassVar[frozenset[str]] = frozenset()
 
+    @classmethod
+    def check(cls, request: SubmitRequest) -> None:
+        """Refuse, without any network call, a request this provider cannot run as asked.
+
+        Raises a PERMANENT ProviderError whose code is in ROUTE_MISMATCH_CODES
+        and whose `param` names the field, so routing moves on to the next
+        route, and a request no route can take is refused when it is made.
+        """
+        if request.model not in cls.supported_models:
+            raise ProviderError(
+                ErrorKind.PERMANENT,
+                "unsupported_model",
+                f"{cls.name} does not serve the model {request.model!r}.",
+                param="model",
+            )
+
     def submit(self, request: SubmitRequest) -> UpstreamResult:
         raise NotImplementedError
 
@@ -123,6 +165,10 @@ class ProviderAdapter:
         if not result.output_url:
             raise ProviderError(ErrorKind.TRANSIENT, "no_output", "The provider returned no output URL.")
         return result.output_url
+
+    def result_urls(self, result: UpstreamResult) -> list[str]:
+        """Every link the video may be downloaded from, best first (MiniMax sends a backup)."""
+        return [self.result_url(result)]
 
     def close(self) -> None:
         """Release pooled connections."""

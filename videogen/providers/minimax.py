@@ -5,15 +5,22 @@ Protocol:
 - `GET /v1/query/video_generation?task_id=` -> `status` (Preparing,
   Queueing, Processing, Success, Fail) and, on success, `file_id`
 - `GET /v1/files/retrieve?file_id=` -> `file.download_url` (valid ~9 hours)
+  and sometimes `file.backup_download_url`, tried when the first link fails
 
 MiniMax reports most errors as HTTP 200 with `base_resp.status_code` not 0;
-those codes are classified in `classify_base_resp`.
+those codes are classified in `classify_base_resp` as MiniMax's table
+publishes them: rate limits (1002, 1039, 1041, 2045) are TRANSIENT and keep
+the job queued, bad input (1042, 1043, 2013) fails now. A `Fail` status
+fails now; an unknown status is "unknown_status", bounded by the pipeline.
 
 Our models -> MiniMax ids:
-- hailuo-02       -> "MiniMax-Hailuo-02", resolution "768P" (6/10 s) or "1080P" (6 s)
-- hailuo-02-fast  -> "MiniMax-Hailuo-02", resolution "512P" (6/10 s); `go_fast`
-                     (with the prompt optimizer on) becomes `fast_pretreatment`
-- hailuo-2.3-fast -> "MiniMax-Hailuo-2.3-Fast", "768P" or "1080P", first frame required
+- hailuo-02        -> "MiniMax-Hailuo-02", "768P" (6/10 s) or "1080P" (6 s)
+- hailuo-02-fast   -> "MiniMax-Hailuo-02", "512P" (6/10 s); `go_fast` is not sent
+                      (MiniMax has no such mode; `fast_pretreatment` is something else)
+- hailuo-2.3-fast  -> "MiniMax-Hailuo-2.3-Fast", "768P" or "1080P", first frame required
+- minimax-hailuo-2 -> "MiniMax-Hailuo-02", standard "768P" or pro "1080P", 6 s
+A last frame (`last_frame_image`) goes only to MiniMax-Hailuo-02, with a first
+frame, not at 512P; other requests with one are route mismatches.
 
 A successful poll carries no link: `result_url()` asks for the task's file id
 again and resolves it, so it works from the upstream id alone, any time later.
@@ -31,19 +38,32 @@ from videogen.providers.base import (
     SubmitRequest,
     UpstreamResult,
     UpstreamStatus,
+    mismatch,
 )
 
 MODEL_IDS = {
     "hailuo-02": "MiniMax-Hailuo-02",
     "hailuo-02-fast": "MiniMax-Hailuo-02",
     "hailuo-2.3-fast": "MiniMax-Hailuo-2.3-Fast",
+    # Segmind's "minimax-hailuo-2" is Hailuo 02: standard mode renders 768P, pro 1080P.
+    "minimax-hailuo-2": "MiniMax-Hailuo-02",
 }
 ALLOWED_RESOLUTIONS = {
     "hailuo-02": {"768p", "1080p"},
     "hailuo-02-fast": {"512p"},
     "hailuo-2.3-fast": {"768p", "1080p"},
+    "minimax-hailuo-2": {"768p", "1080p"},
 }
-DEFAULT_RESOLUTION = {"hailuo-02": "768p", "hailuo-02-fast": "512p", "hailuo-2.3-fast": "768p"}
+DEFAULT_RESOLUTION = {
+    "hailuo-02": "768p",
+    "hailuo-02-fast": "512p",
+    "hailuo-2.3-fast": "768p",
+    "minimax-hailuo-2": "768p",
+}
+# Our models every upstream runs from a first frame only.
+FIRST_FRAME_REQUIRED = frozenset({"hailuo-02-fast", "hailuo-2.3-fast"})
+# Models whose first-and-last-frame mode MiniMax publishes (Hailuo 02 only).
+LAST_FRAME_MODELS = frozenset({"MiniMax-Hailuo-02"})
 
 _STATUSES = {
     "preparing": UpstreamStatus.QUEUED,
@@ -54,22 +74,27 @@ _STATUSES = {
     "failed": UpstreamStatus.FAILED,
 }
 
-# base_resp.status_code -> (kind, code). Codes not listed: 2xxx are request
-# errors (PERMANENT), anything else is treated as a passing upstream fault.
+# MiniMax asks nothing about how long to wait after a rate limit; its limits are per minute.
+RATE_LIMIT_RETRY_SECONDS = 60.0
+
+# base_resp.status_code -> (kind, code), as MiniMax's error-code table publishes them.
+# Codes not listed: 2xxx are request errors (PERMANENT), anything else a passing upstream fault.
 _BASE_RESP_CODES: dict[int, tuple[ErrorKind, str]] = {
-    1000: (ErrorKind.TRANSIENT, "upstream_error"),
+    1000: (ErrorKind.TRANSIENT, "upstream_error"),  # unknown error
     1001: (ErrorKind.TRANSIENT, "upstream_timeout"),
     1002: (ErrorKind.TRANSIENT, "rate_limited"),
     1004: (ErrorKind.ACCOUNT, "unauthorized"),
     1008: (ErrorKind.ACCOUNT, "upstream_insufficient_credit"),
-    1013: (ErrorKind.TRANSIENT, "upstream_error"),
-    1024: (ErrorKind.TRANSIENT, "upstream_error"),
-    1026: (ErrorKind.PERMANENT, "content_blocked"),
-    1027: (ErrorKind.PERMANENT, "content_blocked"),
-    1033: (ErrorKind.TRANSIENT, "upstream_error"),
-    1039: (ErrorKind.TRANSIENT, "rate_limited"),
-    2013: (ErrorKind.PERMANENT, "invalid_request"),
-    2049: (ErrorKind.ACCOUNT, "unauthorized"),
+    1024: (ErrorKind.TRANSIENT, "upstream_error"),  # internal error
+    1026: (ErrorKind.PERMANENT, "content_blocked"),  # sensitive input
+    1027: (ErrorKind.PERMANENT, "content_blocked"),  # sensitive output
+    1039: (ErrorKind.TRANSIENT, "rate_limited"),  # token limit
+    1041: (ErrorKind.TRANSIENT, "rate_limited"),  # connection limit
+    1042: (ErrorKind.PERMANENT, "invalid_request"),  # invisible-character ratio: bad input
+    1043: (ErrorKind.PERMANENT, "invalid_request"),  # ASR similarity check failed
+    2013: (ErrorKind.PERMANENT, "invalid_request"),  # invalid parameters
+    2045: (ErrorKind.TRANSIENT, "rate_limited"),  # rate growth limit
+    2049: (ErrorKind.ACCOUNT, "unauthorized"),  # invalid API key
 }
 
 
@@ -142,26 +167,45 @@ class MiniMaxAdapter(HttpProviderAdapter):
 
     # --- submit -------------------------------------------------------------
 
-    def _body(self, request: SubmitRequest) -> dict[str, Any]:
+    @classmethod
+    def check(cls, request: SubmitRequest) -> None:
+        """MiniMax's published limits, as route mismatches (another route may take the request)."""
+        super().check(request)
         params = request.params
+        model = MODEL_IDS[request.model]
         resolution = str(params.get("resolution") or DEFAULT_RESOLUTION[request.model]).lower()
         duration = int(params.get("duration") or 6)
         if resolution not in ALLOWED_RESOLUTIONS[request.model]:
-            raise self._invalid(f"{request.model} at MiniMax cannot render {resolution}.")
+            raise mismatch(f"{request.model} at MiniMax cannot render {resolution}.", param="resolution")
         if duration not in (6, 10) or (resolution == "1080p" and duration != 6):
-            raise self._invalid(f"MiniMax cannot render {duration} s at {resolution}.")
-        if request.model == "hailuo-2.3-fast" and not params.get("first_frame_image"):
-            raise self._invalid("hailuo-2.3-fast needs a first frame image.", code="missing_first_frame")
-        prompt_optimizer = bool(params.get("prompt_optimizer", True))
+            raise mismatch(f"MiniMax cannot render {duration} s at {resolution}.", param="duration")
+        if request.model in FIRST_FRAME_REQUIRED and not params.get("first_frame_image"):
+            raise mismatch(
+                f"{request.model} needs a first frame image.", param="first_frame_image", code="missing_first_frame"
+            )
+        if params.get("last_frame_image"):
+            if model not in LAST_FRAME_MODELS:
+                raise mismatch(f"MiniMax takes no last frame for {request.model}.", param="last_frame_image")
+            if not params.get("first_frame_image"):
+                raise mismatch("MiniMax takes a last frame only with a first frame.", param="last_frame_image")
+            # Unconfirmed (the official page is cut off; mirrors say so): the
+            # first-and-last-frame mode has no 512P. Refusing sends the job to a
+            # route that takes it instead of failing it with a 2013.
+            if resolution == "512p":
+                raise mismatch("MiniMax's first-and-last-frame mode does not render 512P.", param="last_frame_image")
+
+    def _body(self, request: SubmitRequest) -> dict[str, Any]:
+        params = request.params
+        resolution = str(params.get("resolution") or DEFAULT_RESOLUTION[request.model]).lower()
         body: dict[str, Any] = {
             "model": MODEL_IDS[request.model],
             "prompt": params.get("prompt") or "",
-            "duration": duration,
+            "duration": int(params.get("duration") or 6),
             "resolution": resolution.upper(),
-            "prompt_optimizer": prompt_optimizer,
+            "prompt_optimizer": bool(params.get("prompt_optimizer", True)),
         }
-        if params.get("go_fast") and prompt_optimizer and request.model != "hailuo-2.3-fast":
-            body["fast_pretreatment"] = True
+        # `go_fast` (Segmind's lower-quality fast mode) has no MiniMax counterpart:
+        # `fast_pretreatment` only shortens prompt optimisation, so it is not sent for it.
         for key in ("first_frame_image", "last_frame_image"):
             if params.get(key):
                 body[key] = params[key]
@@ -185,20 +229,42 @@ class MiniMaxAdapter(HttpProviderAdapter):
         return self._call("GET", "/v1/query/video_generation", exchanges, Phase.POLL, params={"task_id": task_id})
 
     def poll(self, upstream_id: str) -> UpstreamResult:
-        """Ask MiniMax where the task is. Success carries no URL: see result_url()."""
+        """Ask MiniMax where the task is. Success carries no URL: see result_url().
+
+        A `Fail` status ends the job now, whatever its `base_resp` says; a
+        status MiniMax does not publish is an "unknown_status" error, which
+        the pipeline tolerates for a bounded number of polls.
+        """
         exchanges = self._begin()
-        data = self._query(upstream_id, exchanges)
+        data = self._call(
+            "GET",
+            "/v1/query/video_generation",
+            exchanges,
+            Phase.POLL,
+            params={"task_id": upstream_id},
+            check_base_resp=False,
+        )
         raw_status = str(data.get("status") or "")
         status = _STATUSES.get(raw_status.lower())
-        if status is None:
-            raise self._bad_response(f"MiniMax sent an unknown task status {raw_status!r}.", exchanges)
-        result = UpstreamResult(upstream_id=upstream_id, status=status, exchanges=exchanges)
+        error = _base_resp_error(data)
         if status == UpstreamStatus.FAILED:
-            result.error_code = "generation_failed"
-            result.error_message = str(
-                data.get("error_message") or data.get("fail_reason") or "MiniMax reported the task as failed."
+            detail = data.get("error_message") or data.get("fail_reason")
+            if not detail and error is not None:
+                detail = f"MiniMax error {error[0]}: {error[1]}"
+            result = UpstreamResult(upstream_id=upstream_id, status=status, exchanges=exchanges)
+            result.error_code = "content_blocked" if error and error[0] in (1026, 1027) else "generation_failed"
+            result.error_message = self.http.redact(str(detail or "MiniMax reported the task as failed."))
+            return result
+        if error is not None:
+            raise self._base_resp_failure(error, 200, exchanges)
+        if status is None:
+            raise self.http.fail(
+                ErrorKind.TRANSIENT,
+                "unknown_status",
+                f"MiniMax sent an unknown task status {raw_status!r}.",
+                exchanges=exchanges,
             )
-        return result
+        return UpstreamResult(upstream_id=upstream_id, status=status, exchanges=exchanges)
 
     # --- result -----------------------------------------------------------------
 
@@ -207,8 +273,12 @@ class MiniMaxAdapter(HttpProviderAdapter):
 
         The exchanges are appended to `result.exchanges`.
         """
+        return self.result_urls(result)[0]
+
+    def result_urls(self, result: UpstreamResult) -> list[str]:
+        """The file's `download_url`, then its `backup_download_url` when MiniMax sends one."""
         if result.output_url:
-            return result.output_url
+            return [result.output_url]
         exchanges = result.exchanges
         data = self._query(result.upstream_id, exchanges)
         file_id = data.get("file_id")
@@ -219,22 +289,31 @@ class MiniMaxAdapter(HttpProviderAdapter):
                 f"MiniMax task {result.upstream_id} has no file yet (status {data.get('status')!r}).",
                 exchanges=exchanges,
             )
-        return self.file_download_url(str(file_id), exchanges=exchanges)
+        return self.file_download_urls(str(file_id), exchanges=exchanges)
 
     def file_download_url(self, file_id: str, *, exchanges: list[Exchange] | None = None) -> str:
         """The download link of a MiniMax file id (e.g. one a callback delivered)."""
+        return self.file_download_urls(file_id, exchanges=exchanges)[0]
+
+    def file_download_urls(self, file_id: str, *, exchanges: list[Exchange] | None = None) -> list[str]:
+        """`download_url` and, when present, `backup_download_url` of a MiniMax file id."""
         exchanges = exchanges if exchanges is not None else []
         data = self._call("GET", "/v1/files/retrieve", exchanges, Phase.RESULT, params={"file_id": file_id})
         file_info = data.get("file")
-        url = file_info.get("download_url") if isinstance(file_info, dict) else None
-        if not url:
+        links = (
+            [file_info.get(key) for key in ("download_url", "backup_download_url")]
+            if isinstance(file_info, dict)
+            else []
+        )
+        urls = [str(link) for link in links if isinstance(link, str) and link]
+        if not urls:
             raise self.http.fail(
                 ErrorKind.TRANSIENT,
                 "no_output",
                 f"MiniMax returned no download_url for file {file_id}.",
                 exchanges=exchanges,
             )
-        return str(url)
+        return urls
 
     # --- plumbing -----------------------------------------------------------------
 
@@ -247,11 +326,12 @@ class MiniMaxAdapter(HttpProviderAdapter):
         *,
         json: Any = None,
         params: dict[str, str] | None = None,
+        check_base_resp: bool = True,
     ) -> dict[str, Any]:
         status, data = self.http.request_json(method, path, exchanges=exchanges, phase=phase, json=json, params=params)
         if not isinstance(data, dict):
             raise self._bad_response(f"MiniMax answered {path} with {type(data).__name__}.", exchanges)
-        error = _base_resp_error(data)
+        error = _base_resp_error(data) if check_base_resp else None
         if error is not None:
             raise self._base_resp_failure(error, status, exchanges)
         return data
@@ -265,4 +345,5 @@ class MiniMaxAdapter(HttpProviderAdapter):
             f"MiniMax error {code}: {message or 'no detail'}",
             exchanges=exchanges,
             status_code=status,
+            retry_after=RATE_LIMIT_RETRY_SECONDS if our_code == "rate_limited" else None,
         )

@@ -28,11 +28,24 @@ class AdapterFactory(Protocol):
 
 
 _FACTORIES: dict[str, AdapterFactory] = {}
+_CLASSES: dict[str, type[ProviderAdapter]] = {}
 
 
-def register(name: str, factory: AdapterFactory) -> None:
-    """Make `build_adapter(name)` use `factory`; registering a name again replaces it."""
+def register(name: str, factory: AdapterFactory, adapter_class: type[ProviderAdapter] | None = None) -> None:
+    """Make `build_adapter(name)` use `factory`; registering a name again replaces it.
+
+    `adapter_class` lets routing ask the provider's `check()` about a request
+    without building an adapter (and its HTTP client).
+    """
     _FACTORIES[name] = factory
+    if adapter_class is not None:
+        _CLASSES[name] = adapter_class
+    else:
+        _CLASSES.pop(name, None)
+
+
+def adapter_class(name: str) -> type[ProviderAdapter] | None:
+    return _CLASSES.get(name)
 
 
 def provider_names() -> list[str]:
@@ -98,8 +111,8 @@ def _atlascloud(*, client: httpx.Client | None, api_key: str | None, base_url: s
     )
 
 
-register("minimax", _minimax)
-register("segmind", _segmind)
-register("aimlapi", _aimlapi)
-register("atlascloud", _atlascloud)
+register("minimax", _minimax, MiniMaxAdapter)
+register("segmind", _segmind, SegmindAdapter)
+register("aimlapi", _aimlapi, AimlApiAdapter)
+register("atlascloud", _atlascloud, AtlasCloudAdapter)
 # "sandbox" is registered by its own module through register().

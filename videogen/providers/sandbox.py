@@ -138,4 +138,4 @@ def _factory(*, client: httpx.Client | None, api_key: str | None, base_url: str 
     return SandboxAdapter()
 
 
-registry.register("sandbox", _factory)
+registry.register("sandbox", _factory, SandboxAdapter)

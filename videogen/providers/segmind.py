@@ -17,7 +17,12 @@ answers with the video bytes, which submit() streams to a temporary file.
 
 Our models -> Segmind slugs (same names): hailuo-02-fast, hailuo-2.3-fast,
 minimax-hailuo-2. The first two need a first frame image; minimax-hailuo-2
-takes its first frame as `image_url` and a `mode` of standard or pro.
+takes its first frame as `image_url` and a `mode` of standard or pro. A last
+frame goes as `last_frame_image` to hailuo-02-fast and minimax-hailuo-2;
+hailuo-2.3-fast takes none (a route mismatch). Defaults as on the seed
+pages: `go_fast` false, hailuo-2.3-fast at "1080p". Images go as the signed
+https link to our stored copy when there is one (Segmind types them "string
+(uri)"; whether it takes `data:` URLs is unconfirmed), else as given.
 """
 
 from __future__ import annotations
@@ -35,8 +40,11 @@ from videogen.providers.base import (
     SubmitRequest,
     UpstreamResult,
     UpstreamStatus,
+    mismatch,
 )
 
+# Slugs whose seed page lists `last_frame_image`.
+LAST_FRAME_MODELS = frozenset({"hailuo-02-fast", "minimax-hailuo-2"})
 SLUGS = {
     "hailuo-02-fast": "hailuo-02-fast",
     "hailuo-2.3-fast": "hailuo-2.3-fast",
@@ -117,31 +125,47 @@ class SegmindAdapter(HttpProviderAdapter):
 
     # --- submit ---------------------------------------------------------------
 
+    @classmethod
+    def check(cls, request: SubmitRequest) -> None:
+        super().check(request)
+        params = request.params
+        if request.model == "minimax-hailuo-2":
+            mode = params.get("mode") or "standard"
+            if mode not in ("standard", "pro"):
+                raise mismatch(f"minimax-hailuo-2 has no mode {mode!r}.", param="mode")
+        elif not params.get("first_frame_image"):
+            raise mismatch(
+                f"{request.model} needs a first frame image.", param="first_frame_image", code="missing_first_frame"
+            )
+        if params.get("last_frame_image") and request.model not in LAST_FRAME_MODELS:
+            raise mismatch(f"Segmind's {request.model} takes no last frame.", param="last_frame_image")
+
     def _body(self, request: SubmitRequest) -> dict[str, Any]:
         params = request.params
-        first_frame = params.get("first_frame_image")
+        first_frame = request.image("first_frame_image")
         body: dict[str, Any] = {
             "prompt": params.get("prompt") or "",
             "prompt_optimizer": bool(params.get("prompt_optimizer", True)),
         }
         if request.model == "minimax-hailuo-2":
-            mode = params.get("mode") or "standard"
-            if mode not in ("standard", "pro"):
-                raise self._invalid(f"minimax-hailuo-2 has no mode {mode!r}.")
-            body["mode"] = mode
+            body["mode"] = params.get("mode") or "standard"
             if first_frame:
                 body["image_url"] = first_frame
         else:
-            if not first_frame:
-                raise self._invalid(f"{request.model} needs a first frame image.", code="missing_first_frame")
             body["first_frame_image"] = first_frame
             body["duration"] = int(params.get("duration") or 6)
         if request.model == "hailuo-02-fast":
-            body["go_fast"] = bool(params.get("go_fast", False))
+            body["go_fast"] = bool(params.get("go_fast", False))  # the seed page's default
         if request.model == "hailuo-2.3-fast":
-            body["resolution"] = str(params.get("resolution") or "768p").lower()
-        if params.get("last_frame_image") and request.model != "hailuo-2.3-fast":
-            body["last_frame_image"] = params["last_frame_image"]
+            body["resolution"] = str(params.get("resolution") or "1080p").lower()  # the seed page's default
+        last_frame = request.image("last_frame_image")
+        if last_frame:
+            body["last_frame_image"] = last_frame
+        for name in ("first_frame_image", "image_url", "last_frame_image"):
+            if body.get(name) and not str(body[name]).startswith("https://"):
+                # Segmind types images "string (uri)"; data: URLs are unconfirmed there. Without
+                # a public https link to our copy, another route runs the job instead.
+                raise mismatch("Segmind takes images as https links only.", param=name)
         return body
 
     def submit(self, request: SubmitRequest) -> UpstreamResult:
@@ -225,7 +249,9 @@ class SegmindAdapter(HttpProviderAdapter):
         raw = data.get("status") if isinstance(data, dict) else None
         status = _STATUSES.get(str(raw or "").upper())
         if status is None:
-            raise self._bad_response(f"Segmind sent an unknown status {raw!r}.", exchanges)
+            raise self.http.fail(
+                ErrorKind.TRANSIENT, "unknown_status", f"Segmind sent an unknown status {raw!r}.", exchanges=exchanges
+            )
         return status
 
     def _mark_failed(self, result: UpstreamResult, data: dict[str, Any]) -> None:

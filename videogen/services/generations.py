@@ -19,6 +19,7 @@ from core.errors import ParamError
 from core.queue import enqueue_task
 from videogen import catalog
 from videogen.models import ACTIVE_STATUSES, Generation, Source, Status, Transition
+from videogen.services import providers as provider_services
 from videogen.services import uploads
 from videogen.services.state import finish_unpaid
 from webhooks.models import EventType
@@ -103,6 +104,8 @@ def generation_create(
     hold) raises, nothing is kept.
     """
     normalized = catalog.validate_params(model, params)
+    if not pinned_provider:  # an operator's choice of provider is not second-guessed
+        provider_services.routes_check_request(model, normalized)
     quote = billing_selectors.price_quote(catalog.variant_for(model, normalized))
     clean_metadata = _check_metadata(metadata)
     hook_url, hook_events = _check_webhook(webhook_url or "", webhook_events)

@@ -24,9 +24,11 @@ from django.utils import timezone
 from core import outbound
 from videogen import catalog, selectors
 from videogen.media import InvalidVideo, extract_poster, probe_video
-from videogen.models import ACTIVE_STATUSES, Generation, Status, Upload
+from videogen.models import ACTIVE_STATUSES, Generation, ProviderCall, Status, Upload
 from videogen.providers import registry
 from videogen.providers.base import (
+    ROUTE_GONE_CODES,
+    ROUTE_MISMATCH_CODES,
     ErrorKind,
     ProviderAdapter,
     ProviderError,
@@ -35,15 +37,20 @@ from videogen.providers.base import (
     UpstreamStatus,
 )
 from videogen.services import providers as provider_services
+from videogen.services.files import signed_url
 from videogen.services.joblog import job_logged
 from videogen.services.state import finish_paid, finish_unpaid, generation_event, transition
 from videogen.services.uploads import upload_data_url
 
 logger = logging.getLogger(__name__)
 
-# A provider that cannot take this particular request (its rules are stricter
-# than our catalog's): try the next route instead of failing the job.
-ROUTE_MISMATCH_CODES = frozenset({"unsupported_model", "unsupported_params", "missing_first_frame"})
+# When every route refused a submission and at least one only because of its
+# rate limit, the job goes back to the queue for this long (unless a provider
+# asked for longer): it is never failed for a rate limit.
+RATE_LIMITED_REQUEUE_SECONDS = 20.0
+# A provider that keeps answering with a status it does not publish: the job
+# fails unpaid after this many such polls instead of waiting for the deadline.
+MAX_UNKNOWN_STATUS_POLLS = 3
 
 
 def poll_interval(age: timedelta, retry_after: float | None = None) -> timedelta:
@@ -84,10 +91,14 @@ class Adapters:
 
 def _submit_request(generation: Generation, route_index: int) -> SubmitRequest:
     params = dict(generation.input)
+    links: dict[str, str] = {}
     for field in catalog.IMAGE_FIELDS:
         if params.get(field):
             upload = Upload.objects.get(organization_id=generation.organization_id, public_id=params[field])
             params[field] = upload_data_url(upload)
+            link = signed_url(upload.file.name)
+            if link.startswith("https://"):  # only a public https address is worth giving a provider
+                links[field] = link
     callback = None
     if settings.MINIMAX_USE_CALLBACK:
         from django.urls import reverse
@@ -98,6 +109,7 @@ def _submit_request(generation: Generation, route_index: int) -> SubmitRequest:
         params=params,
         idempotency_key=f"{generation.public_id}:{route_index}",
         callback_url=callback,
+        image_links=links,
     )
 
 
@@ -136,6 +148,7 @@ def generation_submit(generation_id: int, adapters: Adapters | None = None) -> N
 def _submit_along_routes(generation: Generation, adapters: Adapters) -> None:
     routes = _routes(generation)
     last_error = "No provider is configured for this model."
+    rate_limited: list[float] = []
     for index, route in enumerate(routes):
         if index < generation.route_index:
             continue
@@ -147,14 +160,22 @@ def _submit_along_routes(generation: Generation, adapters: Adapters) -> None:
             result = provider_services.provider_call(generation.pk, name, "submit", partial(adapter.submit, request))
         except ProviderError as exc:
             last_error = f"{name}: {exc.message}"
+            if exc.code in ROUTE_GONE_CODES:
+                provider_services.route_mark_unhealthy(route, f"{exc.code}: {exc.message}")
+                continue
             if exc.kind == ErrorKind.PERMANENT and exc.code not in ROUTE_MISMATCH_CODES:
                 finish_unpaid(generation, Status.FAILED, code=exc.code, message=_customer_message(exc))
                 return
             if exc.kind == ErrorKind.ACCOUNT:
                 provider_services.provider_mark_unhealthy(name, f"{exc.code}: {exc.message}")
+            if exc.code == "rate_limited":
+                rate_limited.append(exc.retry_after or 0.0)
             continue
         provider_services.provider_mark_healthy(name)
         _started(generation, route, result, adapter)
+        return
+    if rate_limited:
+        _requeue(generation, max(RATE_LIMITED_REQUEUE_SECONDS, min(rate_limited)), last_error)
         return
     finish_unpaid(
         generation,
@@ -163,6 +184,19 @@ def _submit_along_routes(generation: Generation, adapters: Adapters) -> None:
         message="Every provider for this model is unavailable right now; please try again shortly.",
     )
     logger.warning("Generation %s failed on every route; last error: %s", generation.public_id, last_error)
+
+
+def _requeue(generation: Generation, delay_seconds: float, reason: str) -> None:
+    """Back to the queue, from the first route, once the rate limit has passed (the sweep submits it again)."""
+    transition(
+        generation,
+        Status.QUEUED,
+        allowed_from=[Status.SUBMITTING],
+        detail=f"rate limited, retrying in {delay_seconds:.0f} s: {reason}",
+        route_index=0,
+        provider="",
+        next_poll_at=timezone.now() + timedelta(seconds=delay_seconds),
+    )
 
 
 def _customer_message(exc: ProviderError) -> str:
@@ -233,9 +267,20 @@ def generation_poll_failed(generation_id: int, exc: ProviderError) -> None:
     if exc.kind == ErrorKind.PERMANENT:
         finish_unpaid(generation, Status.FAILED, code=exc.code, message=_customer_message(exc))
         return
+    if exc.code == "unknown_status" and _unknown_status_polls(generation) >= MAX_UNKNOWN_STATUS_POLLS:
+        message = f"The provider kept reporting a status it does not document ({exc.message}); you were not charged."
+        finish_unpaid(generation, Status.FAILED, code="upstream_unknown_status", message=message)
+        return
     if exc.kind == ErrorKind.ACCOUNT:
         provider_services.provider_mark_unhealthy(generation.provider, f"{exc.code}: {exc.message}")
     _reschedule(generation, exc.retry_after)
+
+
+def _unknown_status_polls(generation: Generation) -> int:
+    """Polls of this job answered with an undocumented status (each failed call is recorded)."""
+    return ProviderCall.objects.filter(
+        generation_id=generation.pk, operation="poll", ok=False, error_code="unknown_status"
+    ).count()
 
 
 def next_poll_at(started_at: datetime, retry_after: float | None = None) -> datetime:
@@ -317,14 +362,22 @@ def _store_output(generation: Generation, adapter: ProviderAdapter, result: Upst
 
 
 def _download(generation: Generation, adapter: ProviderAdapter, result: UpstreamResult, dest: Path) -> None:
+    """Copy the video from the first link that works (MiniMax also sends a backup link)."""
     if result.output_path:
         shutil.copyfile(result.output_path, dest)
         return
     name = generation.provider
-    url = provider_services.provider_call(
-        generation.pk, name, "result", partial(adapter.result_url, result), record_ok=False
+    urls = provider_services.provider_call(
+        generation.pk, name, "result", partial(adapter.result_urls, result), record_ok=False
     )
-    outbound.download_to_file(url, dest, max_bytes=settings.MAX_OUTPUT_BYTES)
+    for index, url in enumerate(urls):
+        try:
+            outbound.download_to_file(url, dest, max_bytes=settings.MAX_OUTPUT_BYTES)
+            return
+        except outbound.UnsafeURLError as exc:
+            if index == len(urls) - 1:
+                raise
+            logger.info("Download of %s from its first link failed (%s); trying the backup", generation.public_id, exc)
 
 
 def _save(generation: Generation, video_path: Path, poster_path: Path, stem: str) -> tuple[str, str]:

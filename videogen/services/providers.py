@@ -10,11 +10,15 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
+from core.errors import ParamError
+from videogen import selectors
 from videogen.models import Provider, ProviderCall, ProviderRoute
-from videogen.providers.base import ProviderError, UpstreamResult
+from videogen.providers import registry
+from videogen.providers.base import ROUTE_MISMATCH_CODES, ProviderError, SubmitRequest, UpstreamResult
 
 T = TypeVar("T")
 
@@ -36,14 +40,69 @@ def provider_configured(name: str) -> bool:
     return bool(setting and getattr(settings, setting))
 
 
+def _route_down_key(model: str, provider: str) -> str:
+    return f"videogen:route-down:{model}:{provider}"
+
+
+def route_mark_unhealthy(route: ProviderRoute, reason: str) -> None:
+    """The provider no longer serves this model (a 404 on submission): rest this route, not the provider.
+
+    Kept in the cache for UNHEALTHY_COOLDOWN, after which the route gets a
+    trial job again; the provider's other models are untouched. Operators see
+    the reason as the provider's last error.
+    """
+    cache.set(_route_down_key(route.model, route.provider.name), reason[:300], UNHEALTHY_COOLDOWN.total_seconds())
+    Provider.objects.filter(pk=route.provider_id).update(
+        last_error=f"{route.model}: {reason}"[:500], last_error_at=timezone.now()
+    )
+
+
+def route_unhealthy_reason(route: ProviderRoute) -> str | None:
+    return cache.get(_route_down_key(route.model, route.provider.name))
+
+
 def route_usable(route: ProviderRoute, now: Any = None) -> bool:
     provider = route.provider
     if not (route.enabled and provider.enabled and provider_configured(provider.name)):
+        return False
+    if route_unhealthy_reason(route) is not None:
         return False
     if provider.healthy:
         return True
     now = now or timezone.now()
     return provider.unhealthy_since is None or now - provider.unhealthy_since > UNHEALTHY_COOLDOWN
+
+
+def route_refusal(route: ProviderRoute, request: SubmitRequest) -> ProviderError | None:
+    """Why this route's provider cannot take the request as asked (a route mismatch), or None."""
+    adapter_class = registry.adapter_class(route.provider.name)
+    if adapter_class is None:
+        return None
+    try:
+        adapter_class.check(request)
+    except ProviderError as exc:
+        if exc.code in ROUTE_MISMATCH_CODES:
+            return exc
+        raise
+    return None
+
+
+def routes_check_request(model: str, params: dict[str, Any]) -> None:
+    """Refuse at submission a request that no usable route can run, naming the field at fault.
+
+    Images are checked for presence only, so upload ids and URLs are fine here.
+    Raises ParamError (400) with the field the first route's refusal names.
+    """
+    routes = [route for route in selectors.routes_for(model) if route_usable(route)]
+    if not routes:
+        return  # nothing configured: the job fails unpaid as before, with its own message
+    request = SubmitRequest(model=model, params=params, idempotency_key="check")
+    refusals = [route_refusal(route, request) for route in routes]
+    if all(refusal is not None for refusal in refusals):
+        first = next(refusal for refusal in refusals if refusal is not None)
+        field = first.param or "model"
+        reasons = "; ".join(refusal.message for refusal in refusals if refusal is not None)
+        raise ParamError(field, "no_route", f"{field}: no provider can run this request as asked ({reasons}).")
 
 
 def provider_mark_unhealthy(name: str, reason: str) -> None:

@@ -1,0 +1,31 @@
+"""Routes the adapters now serve: MiniMax runs minimax-hailuo-2 (as MiniMax-Hailuo-02),
+AIML API runs hailuo-2.3-fast (as minimax/hailuo-2.3-fast). Each goes after the
+routes already there, so existing fallback orders are unchanged."""
+
+from django.db import migrations
+
+NEW_ROUTES = [
+    ("minimax-hailuo-2", "minimax", 15),
+    ("hailuo-2.3-fast", "aimlapi", 25),
+]
+
+
+def forwards(apps, schema_editor):
+    Provider = apps.get_model("videogen", "Provider")
+    ProviderRoute = apps.get_model("videogen", "ProviderRoute")
+    for model, name, priority in NEW_ROUTES:
+        provider = Provider.objects.filter(name=name).first()
+        if provider is not None:
+            ProviderRoute.objects.get_or_create(model=model, provider=provider, defaults={"priority": priority})
+
+
+def backwards(apps, schema_editor):
+    ProviderRoute = apps.get_model("videogen", "ProviderRoute")
+    for model, name, _priority in NEW_ROUTES:
+        ProviderRoute.objects.filter(model=model, provider__name=name).delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [("videogen", "0005_drop_active_jobs_index")]
+
+    operations = [migrations.RunPython(forwards, backwards)]
