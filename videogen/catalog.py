@@ -52,6 +52,7 @@ class ModelSpec:
     def describe(self) -> dict[str, Any]:
         """The parameters and rules, as the API and the web form show them."""
         params: dict[str, Any] = {
+            # Required unless a first frame is given (see _prompt).
             "prompt": {"type": "string", "required": True, "max_length": MAX_PROMPT_CHARS},
             "duration": {"type": "integer", "allowed": list(self.durations), "default": self.default_duration},
             "resolution": {
@@ -193,9 +194,13 @@ def _mode(spec: ModelSpec, value: Any) -> str:
     return str(value)
 
 
-def _prompt(value: Any) -> str:
+def _prompt(value: Any, *, has_first_frame: bool) -> str:
+    if value in (None, "") and has_first_frame:
+        return ""  # the first frame is animated as it is (Atlas's /fast takes no prompt, MiniMax neither)
     if not isinstance(value, str) or not value.strip():
-        raise ParamError("prompt", "required", "prompt: is required and must be a non-empty string.")
+        raise ParamError(
+            "prompt", "required", "prompt: is required (unless a first frame is given) and must be a non-empty string."
+        )
     if len(value) > MAX_PROMPT_CHARS:
         raise ParamError(
             "prompt", "max_length", f"prompt: must be at most {MAX_PROMPT_CHARS} characters (got {len(value)})."
@@ -232,7 +237,7 @@ def validate_params(model: str, params: dict[str, Any]) -> dict[str, Any]:
             "duration", "resolution_duration", f"duration: {resolution} is available only at {limit} seconds."
         )
     normalized: dict[str, Any] = {
-        "prompt": _prompt(params.get("prompt")),
+        "prompt": _prompt(params.get("prompt"), has_first_frame=params.get("first_frame_image") not in (None, "")),
         "duration": duration,
         "resolution": resolution,
         "prompt_optimizer": _bool(params, "prompt_optimizer", True),

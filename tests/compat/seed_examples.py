@@ -139,14 +139,18 @@ def aimlapi_main(host: str, api_key: str, image: str) -> dict | None:
 # --- 004 Atlas Cloud minimax/hailuo-02/fast --------------------------------------------------------
 
 
-def atlascloud_example(host: str, api_key: str) -> str:
-    """The page's first script ("Contoh kode"): text to video with its generic width/height/duration/fps."""
+def atlascloud_example(host: str, api_key: str, image: str) -> str:
+    """The page's first script ("Contoh kode") with its generic width/height/duration/fps.
+
+    The one change beyond host and key: the image `/fast` requires upstream, as `image`.
+    """
     # Step 1: Start video generation
     generate_url = f"{host}/api/v1/model/generateVideo"
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {api_key}"}
     data = {
         "model": "minimax/hailuo-02/fast",
         "prompt": "A beautiful sunset over the ocean with gentle waves",
+        "image": image,
         "width": 512,
         "height": 512,
         "duration": 3,

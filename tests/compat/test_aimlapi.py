@@ -28,9 +28,10 @@ def read(client: Client, key: str, generation_id: str):
 def test_create_then_read_follows_the_job_to_its_video(client: Client, key_a: str, org_a) -> None:
     response = create(client, key_a, {"model": "minimax/hailuo-02", "prompt": "a red kite", "resolution": "768P"})
 
-    assert response.status_code == 201
+    assert response.status_code == 200
     body = response.json()
     assert body["status"] == "queued"
+    assert body["id"] == body["generation_id"]
     assert body["meta"]["usage"] == {"amount": "0.28", "currency": "usd"}
     generation = Generation.objects.get(public_id=body["generation_id"])
     assert (generation.source, generation.model, generation.input["resolution"]) == (
@@ -82,7 +83,7 @@ def test_our_other_models_have_ids_too(client: Client, key_a: str, model_id: str
     assert Generation.objects.get(public_id=body["generation_id"]).model == slug
 
 
-def test_a_failed_job_says_failed_with_its_error_and_costs_nothing(client: Client, key_a: str, org_a) -> None:
+def test_a_failed_job_says_error_with_its_error_and_costs_nothing(client: Client, key_a: str, org_a) -> None:
     start = balance_get(org_a)
     generation_id = create(client, key_a, {"model": "minimax/hailuo-02", "prompt": "sandbox:fail"}).json()[
         "generation_id"
@@ -90,9 +91,10 @@ def test_a_failed_job_says_failed_with_its_error_and_costs_nothing(client: Clien
     run_pipeline(generation_id)
 
     body = read(client, key_a, generation_id).json()
-    assert body["status"] == "failed"
+    assert body["status"] == "error"
     assert body["video"] is None
-    assert body["error"]["code"] == "content_policy"
+    assert body["error"]["name"] == "content_policy"
+    assert "content policy" in body["error"]["message"]
     assert balance_get(org_a) == start
 
 
@@ -117,7 +119,7 @@ def test_errors_use_aimls_shape_and_codes(client: Client, key_a: str, org_a, ali
     billing_services.credits_adjust(organization=org_a, amount_micros=-available, reason="test", staff_user=alice)
     broke = create(client, key_a, {"model": "minimax/hailuo-02", "prompt": "x"})
     assert broke.status_code == 403
-    assert "credit" in broke.json()["message"]
+    assert broke.json()["message"].startswith("You've run out of credits")
 
 
 def test_unknown_and_other_organizations_generations_are_404(client: Client, key_a: str, api_key_b: tuple) -> None:
@@ -138,3 +140,46 @@ def test_a_bug_is_a_500_in_aimls_shape(client: Client, key_a: str, monkeypatch) 
     assert response.status_code == 500
     assert response.json()["message"] == "Internal server error."
     assert "ZeroDivision" not in response.content.decode()
+
+
+# --- the universal schema -----------------------------------------------------------------
+
+UNIVERSAL = "/v2/video/generations"
+
+
+def test_the_universal_path_takes_image_url_last_image_url_and_enhance_prompt(
+    client: Client, key_a: str, frames
+) -> None:
+    body = {
+        "model": "minimax/hailuo-02",
+        "prompt": "a kite",
+        "image_url": frames.first,
+        "last_image_url": frames.last,
+        "enhance_prompt": False,
+    }
+    response = client.post(UNIVERSAL, body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key_a}")
+
+    assert response.status_code == 200
+    generation = Generation.objects.get(public_id=response.json()["id"])
+    assert generation.input["first_frame_image"].startswith("upl_")
+    assert generation.input["last_frame_image"].startswith("upl_")
+    assert generation.input["prompt_optimizer"] is False
+    read_back = client.get(UNIVERSAL, {"generation_id": generation.public_id}, HTTP_AUTHORIZATION=f"Bearer {key_a}")
+    assert read_back.json()["status"] == "queued"
+
+
+def test_hailuo_23_fast_without_image_url_is_a_400_naming_image_url(client: Client, key_a: str) -> None:
+    body = {"model": "minimax/hailuo-2.3-fast", "prompt": "a kite"}
+    response = client.post(UNIVERSAL, body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key_a}")
+
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("image_url:")
+
+
+def test_a_last_image_without_a_first_is_a_400_naming_it(client: Client, key_a: str, frames) -> None:
+    body = {"model": "minimax/hailuo-02", "prompt": "a kite", "last_image_url": frames.last}
+    response = client.post(UNIVERSAL, body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key_a}")
+
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("last_image_url:")
+    assert not Generation.objects.exists()

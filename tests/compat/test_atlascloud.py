@@ -18,6 +18,8 @@ from videogen.models import Generation, Source, Upload
 pytestmark = pytest.mark.django_db
 
 GENERATE = "/api/v1/model/generateVideo"
+# /fast requires an image, as on Atlas.
+IMAGE = "data:image/jpeg;base64," + base64.b64encode(jpeg_bytes()).decode()
 
 
 def generate(client: Client, key: str | None, body: dict):
@@ -30,7 +32,9 @@ def prediction(client: Client, key: str, prediction_id: str):
 
 
 def test_flat_body_is_accepted_and_the_prediction_follows_the_job(client: Client, key_a: str) -> None:
-    response = generate(client, key_a, {"model": "minimax/hailuo-02/fast", "prompt": "waves", "duration": 10})
+    response = generate(
+        client, key_a, {"model": "minimax/hailuo-02/fast", "prompt": "waves", "image": IMAGE, "duration": 10}
+    )
 
     assert response.status_code == 200
     body = response.json()
@@ -73,7 +77,15 @@ def test_input_form_with_atlas_names_maps_to_our_parameters(client: Client, key_
 
 
 def test_a_duration_below_the_shortest_clip_is_raised_and_said_so(client: Client, key_a: str) -> None:
-    body = {"model": "minimax/hailuo-02/fast", "prompt": "waves", "width": 512, "height": 512, "duration": 3, "fps": 24}
+    body = {
+        "model": "minimax/hailuo-02/fast",
+        "prompt": "waves",
+        "image": IMAGE,
+        "width": 512,
+        "height": 512,
+        "duration": 3,
+        "fps": 24,
+    }
 
     data = generate(client, key_a, body).json()["data"]
 
@@ -84,7 +96,9 @@ def test_a_duration_below_the_shortest_clip_is_raised_and_said_so(client: Client
 
 
 def test_a_duration_the_model_does_not_offer_is_400_naming_it(client: Client, key_a: str) -> None:
-    response = generate(client, key_a, {"model": "minimax/hailuo-02/fast", "prompt": "waves", "duration": 15})
+    response = generate(
+        client, key_a, {"model": "minimax/hailuo-02/fast", "prompt": "waves", "image": IMAGE, "duration": 15}
+    )
 
     assert response.status_code == 400
     assert response.json()["msg"].startswith("duration:")
@@ -92,7 +106,9 @@ def test_a_duration_the_model_does_not_offer_is_400_naming_it(client: Client, ke
 
 def test_a_failed_job_is_failed_with_its_error(client: Client, key_a: str, org_a) -> None:
     start = balance_get(org_a)
-    prediction_id = generate(client, key_a, {"model": "minimax/hailuo-02/fast", "prompt": "sandbox:fail"}).json()["id"]
+    prediction_id = generate(
+        client, key_a, {"model": "minimax/hailuo-02/fast", "prompt": "sandbox:fail", "image": IMAGE}
+    ).json()["id"]
     run_pipeline(prediction_id)
 
     data = prediction(client, key_a, prediction_id).json()["data"]
@@ -148,13 +164,16 @@ def test_errors_use_atlas_envelope_and_codes(client: Client, key_a: str, org_a, 
 
     available = balance_get(org_a).available_micros
     billing_services.credits_adjust(organization=org_a, amount_micros=-available, reason="test", staff_user=alice)
-    broke = generate(client, key_a, {"model": "minimax/hailuo-02/fast", "prompt": "x"})
-    assert broke.status_code == 402
-    assert broke.json()["code"] == 402
+    broke = generate(client, key_a, {"model": "minimax/hailuo-02/fast", "prompt": "x", "image": IMAGE})
+    assert broke.status_code == 403
+    assert broke.json()["code"] == 403
+    assert broke.json()["msg"].startswith("Forbidden (quota)")
 
 
 def test_unknown_and_other_organizations_predictions_are_404(client: Client, key_a: str, api_key_b: tuple) -> None:
-    prediction_id = generate(client, key_a, {"model": "minimax/hailuo-02/fast", "prompt": "x"}).json()["id"]
+    prediction_id = generate(client, key_a, {"model": "minimax/hailuo-02/fast", "prompt": "x", "image": IMAGE}).json()[
+        "id"
+    ]
 
     assert prediction(client, key_a, "gen_doesnotexist").status_code == 404
     cross_tenant = prediction(client, api_key_b[1], prediction_id)
@@ -163,10 +182,25 @@ def test_unknown_and_other_organizations_predictions_are_404(client: Client, key
 
 
 def test_a_bug_is_a_500_in_atlas_envelope(client: Client, key_a: str, monkeypatch) -> None:
-    prediction_id = generate(client, key_a, {"model": "minimax/hailuo-02/fast", "prompt": "x"}).json()["id"]
+    prediction_id = generate(client, key_a, {"model": "minimax/hailuo-02/fast", "prompt": "x", "image": IMAGE}).json()[
+        "id"
+    ]
     monkeypatch.setattr(atlascloud, "job_view", lambda generation: 1 / 0)
 
     response = prediction(client, key_a, prediction_id)
 
     assert response.status_code == 500
     assert (response.json()["code"], response.json()["msg"]) == (500, "Internal server error.")
+
+
+def test_fast_requires_an_image_and_takes_no_prompt_and_go_fast(client: Client, key_a: str) -> None:
+    no_image = generate(client, key_a, {"model": "minimax/hailuo-02/fast", "prompt": "waves"})
+    assert no_image.status_code == 400
+    assert no_image.json()["msg"].startswith("image:")
+
+    made = generate(client, key_a, {"model": "minimax/hailuo-02/fast", "image": IMAGE, "go_fast": True})
+
+    assert made.status_code == 200, made.content
+    generation = Generation.objects.get(public_id=made.json()["data"]["id"])
+    assert generation.input["prompt"] == ""
+    assert generation.input["go_fast"] is True

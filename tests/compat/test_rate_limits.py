@@ -7,6 +7,7 @@ from django.test import Client
 
 from api.models import OrganizationApiLimits
 from billing.selectors import balance_get
+from tests.compat.test_atlascloud import IMAGE
 from videogen.models import Generation
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +46,11 @@ def test_another_organizations_traffic_does_not_count(client: Client, org_a, api
     [
         ("/v2/hailuo-02-fast", {"prompt": "a red kite"}, "x"),
         ("/v2/generate/video/minimax/generation", {"model": "minimax/hailuo-02", "prompt": "a red kite"}, "bearer"),
-        ("/api/v1/model/generateVideo", {"model": "minimax/hailuo-02/fast", "prompt": "waves"}, "bearer"),
+        (
+            "/api/v1/model/generateVideo",
+            {"model": "minimax/hailuo-02/fast", "prompt": "waves", "image": IMAGE},  # /fast requires an image
+            "bearer",
+        ),
     ],
 )
 def test_a_job_past_the_running_jobs_limit_is_429_and_holds_nothing(

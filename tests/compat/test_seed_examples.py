@@ -58,10 +58,12 @@ def test_aimlapi_example_polls_until_it_gets_the_video(live, key_a, frames, org_
     assert result["id"] == job.public_id
 
 
-def test_atlascloud_example_gets_a_6_second_video_for_its_3_second_request(live, key_a, org_a, tmp_path: Path) -> None:
+def test_atlascloud_example_gets_a_6_second_video_for_its_3_second_request(
+    live, key_a, frames, org_a, tmp_path: Path
+) -> None:
     start = balance_get(org_a)
 
-    video_url = seed_examples.atlascloud_example(live, key_a)
+    video_url = seed_examples.atlascloud_example(live, key_a, frames.first)
 
     info = probe_video(download(video_url, tmp_path))
     assert abs(info.duration_s - 6) < 0.1

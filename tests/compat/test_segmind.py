@@ -217,3 +217,40 @@ def test_a_bug_is_a_500_in_segmind_style_without_internals(client: Client, key_a
 
     assert response.status_code == 500
     assert response.json() == {"error": "Internal server error."}
+
+
+# --- the seed pages' defaults -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "resolution", "price"),
+    [
+        ({}, "1080p", 330_000),  # the page's default, at the page's price for it
+        ({"duration": 6}, "1080p", 330_000),
+        ({"duration": 10}, "768p", 320_000),  # 1080p renders 6 s only
+        ({"resolution": "768p"}, "768p", 190_000),
+    ],
+)
+def test_hailuo_23_fast_defaults_to_1080p_as_on_its_page(
+    client: Client, key_a: str, frames, body: dict, resolution: str, price: int
+) -> None:
+    answer = post(
+        client, "/v2/hailuo-2.3-fast", {"prompt": "a cardigan", "first_frame_image": frames.first, **body}, key_a
+    )
+
+    assert answer.status_code == 200, answer.content
+    generation = Generation.objects.get(public_id=answer.json()["request_id"])
+    assert (generation.input["resolution"], generation.price_micros) == (resolution, price)
+
+
+def test_hailuo_02_fast_has_go_fast_off_unless_asked(client: Client, key_a: str, frames) -> None:
+    plain = post(client, "/v2/hailuo-02-fast", {"prompt": "a boy singing", "first_frame_image": frames.first}, key_a)
+    fast = post(
+        client,
+        "/v2/hailuo-02-fast",
+        {"prompt": "a boy singing", "first_frame_image": frames.first, "go_fast": True},
+        key_a,
+    )
+
+    inputs = [Generation.objects.get(public_id=r.json()["request_id"]).input for r in (plain, fast)]
+    assert [i["go_fast"] for i in inputs] == [False, True]

@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from billing.selectors import balance_get
 from core.errors import ParamError
+from tests.compat.conftest import FrameServer, fund
 from tests.emulators.base import Fault, ProviderEmulator
 from tests.emulators.fixtures import EMULATOR_API_KEY
 from tests.videogen.test_pipeline import png_data_url
@@ -265,3 +267,47 @@ def test_a_404_for_one_model_rests_that_route_not_the_provider(
     assert second.provider == "minimax"
     assert sum(1 for r in segmind_emulator.requests if r.path == "/v2/hailuo-02-fast") == posts
     assert ProviderCall.objects.filter(generation=first, error_code="model_not_found").exists()
+
+
+# --- a migrating AIML client, end to end ------------------------------------------------------------
+
+
+@pytest.fixture
+def frames(settings: Any) -> Any:
+    server = FrameServer()
+    server.thread.start()
+    yield server
+    server.server.shutdown()
+    server.server.server_close()
+
+
+def test_an_aiml_client_on_the_universal_path_gets_its_video_and_its_last_frame_reaches_aiml(
+    client: Client, settings: Any, org_a: Any, api_key_a: tuple, aimlapi_emulator: Any, frames: Any
+) -> None:
+    only(settings, "hailuo-02", ("aimlapi", aimlapi_emulator))
+    fund(org_a)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {api_key_a[1]}"}
+    body = {
+        "model": "minimax/hailuo-02",
+        "prompt": "Mona Lisa puts on glasses with her hands.",
+        "image_url": frames.first,
+        "last_image_url": frames.last,
+        "duration": 6,
+        "resolution": "768P",
+    }
+
+    created = client.post("/v2/video/generations", body, content_type="application/json", **auth)
+    assert created.status_code == 200
+    generation_id = created.json()["id"]
+    generation, _ = sweep_until_final(Generation.objects.get(public_id=generation_id))
+    done = client.get("/v2/video/generations", {"generation_id": generation_id}, **auth).json()
+
+    assert (done["status"], done["error"]) == ("completed", None)
+    assert "/files/" in done["video"]["url"]
+    assert generation.provider == "aimlapi"
+    [job] = aimlapi_emulator.store.jobs()
+    assert job.params["schema"] == "universal"
+    # Our stored copies of the customer's frames, by signed https link.
+    assert job.params["image_url"].startswith("https://videos.example/files/")
+    assert job.params["last_image_url"].startswith("https://videos.example/files/")
+    assert job.params["image_url"] != job.params["last_image_url"]

@@ -15,10 +15,12 @@ the top level. We send the prediction both ways, so both scripts work.
 Model ids: minimax/hailuo-02/fast (our hailuo-02-fast, 512p),
 minimax/hailuo-02/standard and minimax/hailuo-02/pro (hailuo-02 at 768p and
 1080p), minimax/hailuo-02 (hailuo-02, resolution as given) and
-minimax/hailuo-2.3/fast (hailuo-2.3-fast). Inputs: `prompt`, `image` (first
-frame: URL, data URL or base64), `end_image` (last frame),
-`enable_prompt_expansion`, `duration`, `resolution`; our own names
-(first_frame_image, last_frame_image, prompt_optimizer) work too.
+minimax/hailuo-2.3/fast (hailuo-2.3-fast). Inputs: `prompt` (optional when
+`image` is given), `image` (first frame: URL, data URL or base64; required
+for the /fast models, as on Atlas), `end_image` (last frame),
+`enable_prompt_expansion`, `go_fast` (passed through to the fast model),
+`duration`, `resolution`; our own names (first_frame_image,
+last_frame_image, prompt_optimizer) work too.
 
 The seed page's example, Atlas's generic one for every video model, sends
 `width`, `height`, `duration: 3` and `fps`. Hailuo renders fixed sizes (512p
@@ -30,7 +32,8 @@ is a 400: silently shortening a 15 s request would hide a real mistake.
 
 Errors use Atlas's envelope `{"code", "msg", "request_id", "data": null}`
 (plus `message`) with the same HTTP status: 400 (the message names the
-field), 401, 402 insufficient credit or a spend limit, 404 unknown model or
+field), 401, 403 "Forbidden (quota)" for insufficient credit or a spend
+limit (as Atlas answers an exhausted balance), 404 unknown model or
 prediction, 500.
 """
 
@@ -68,7 +71,18 @@ MODELS = {
 }
 # Atlas input name -> ours. Our own names pass through and win when both are sent.
 ALIASES = {"image": "first_frame_image", "end_image": "last_frame_image", "enable_prompt_expansion": "prompt_optimizer"}
-OURS = ("prompt", "first_frame_image", "last_frame_image", "prompt_optimizer", "duration", "resolution", "mode")
+OURS = (
+    "prompt",
+    "first_frame_image",
+    "last_frame_image",
+    "prompt_optimizer",
+    "duration",
+    "resolution",
+    "mode",
+    "go_fast",
+)
+# Models whose Atlas input requires `image` (and takes `prompt` as optional).
+IMAGE_REQUIRED = frozenset({"minimax/hailuo-02/fast", "minimax/hailuo-2.3/fast"})
 IGNORED = ("width", "height", "fps")
 STATUS_NAMES = {"queued": "processing", "running": "processing", "succeeded": "completed", "failed": "failed"}
 
@@ -77,8 +91,8 @@ HTTP_STATUS = {
     Kind.UNAUTHORIZED: 401,
     Kind.FORBIDDEN: 403,
     Kind.RATE_LIMITED: 429,
-    Kind.INSUFFICIENT_CREDITS: 402,
-    Kind.SPEND_LIMIT: 402,
+    Kind.INSUFFICIENT_CREDITS: 403,
+    Kind.SPEND_LIMIT: 403,
     Kind.NOT_FOUND: 404,
     Kind.METHOD_NOT_ALLOWED: 405,
 }
@@ -86,7 +100,10 @@ HTTP_STATUS = {
 
 def render_error(request: HttpRequest, exc: CompatError) -> HttpResponse:
     status = HTTP_STATUS.get(exc.kind, 500)
-    body = {"code": status, "msg": exc.message, "message": exc.message, "request_id": str(uuid.uuid4()), "data": None}
+    message = exc.message
+    if exc.kind in (Kind.INSUFFICIENT_CREDITS, Kind.SPEND_LIMIT):
+        message = f"Forbidden (quota): {message}"  # how Atlas answers an exhausted balance
+    body = {"code": status, "msg": message, "message": message, "request_id": str(uuid.uuid4()), "data": None}
     return JsonResponse(body, status=status)
 
 
@@ -150,6 +167,8 @@ def translate(
     if requested is not None and requested < shortest:
         warnings.append(f"duration: {atlas_model} renders clips of at least {shortest} s; rendered {shortest} s.")
         params["duration"] = shortest
+    if atlas_model in IMAGE_REQUIRED and params.get("first_frame_image") in (None, ""):
+        raise CompatError(Kind.BAD_REQUEST, f"image: is required for {atlas_model}.", param="image")
     if fixed_resolution:
         given = str(params.get("resolution") or fixed_resolution).lower()
         if given != fixed_resolution:

@@ -99,23 +99,30 @@ def model_for_slug(slug: str) -> str:
     return slug
 
 
-def translate(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+def translate(body: dict[str, Any], slug: str = "") -> tuple[dict[str, Any], dict[str, str]]:
     """Segmind's parameters as ours, and the renames to report errors under the client's names.
 
     minimax-hailuo-2 takes its first frame as `image_url`; other names are ours already.
+    Defaults are the seed pages': `go_fast` false (the catalog's default too), and
+    hailuo-2.3-fast at "1080p" when no resolution is given (priced as 1080p; 1080p
+    renders 6 s only, so a 10 s request without a resolution gets 768p, the only
+    resolution that renders it).
     """
     params = {name: body[name] for name in PARAMS if name in body}
     renames: dict[str, str] = {}
     if body.get("image_url") not in (None, "") and params.get("first_frame_image") in (None, ""):
         params["first_frame_image"] = body["image_url"]
         renames["first_frame_image"] = "image_url"
+    if slug == "hailuo-2.3-fast" and params.get("resolution") in (None, ""):
+        ten_seconds = str(params.get("duration", "")).strip() == "10"
+        params["resolution"] = "768p" if ten_seconds else "1080p"
     return params, renames
 
 
 def _accept(request: HttpRequest, slug: str) -> Generation:
     api_key = authenticate(request)
     model = model_for_slug(slug)
-    params, renames = translate(json_body(request))
+    params, renames = translate(json_body(request), model)
     return job_create(api_key=api_key, model=model, params=params, source=Source.SEGMIND, renames=renames)
 
 

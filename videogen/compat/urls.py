@@ -16,6 +16,7 @@ urlpatterns = [
     path("v2/requests/<str:request_id>", segmind.request_result, name="compat-segmind-result"),
     # AIML API (before Segmind's v2/<slug>, which would not match it anyway: slugs have no slashes)
     path("v2/generate/video/minimax/generation", aimlapi.generation, name="compat-aimlapi-generation"),
+    path("v2/video/generations", aimlapi.generation, name="compat-aimlapi-video-generations"),
     path("v2/<str:slug>", segmind.submit, name="compat-segmind-submit"),
     # Atlas Cloud
     path("api/v1/model/generateVideo", atlascloud.generate_video, name="compat-atlascloud-generate"),

@@ -52,6 +52,8 @@ class AimlApiAdapter(HttpProviderAdapter):
     def check(cls, request: SubmitRequest) -> None:
         super().check(request)
         params = request.params
+        if not params.get("prompt"):
+            raise mismatch("AIML API requires a prompt.", param="prompt")
         resolution = str(params.get("resolution") or "768p").lower()
         duration = int(params.get("duration") or 6)
         if resolution not in ("768p", "1080p"):

@@ -129,6 +129,8 @@ class SegmindAdapter(HttpProviderAdapter):
     def check(cls, request: SubmitRequest) -> None:
         super().check(request)
         params = request.params
+        if not params.get("prompt"):
+            raise mismatch("Segmind requires a prompt.", param="prompt")
         if request.model == "minimax-hailuo-2":
             mode = params.get("mode") or "standard"
             if mode not in ("standard", "pro"):
