@@ -482,6 +482,12 @@ AIMLAPI_API_KEY = env_str("AIMLAPI_API_KEY", "")
 AIMLAPI_BASE_URL = env_url("AIMLAPI_BASE_URL", "https://api.aimlapi.com")
 ATLASCLOUD_API_KEY = env_str("ATLASCLOUD_API_KEY", "")
 ATLASCLOUD_BASE_URL = env_url("ATLASCLOUD_BASE_URL", "https://api.atlascloud.ai")
+# Submissions per minute to each provider account (0: no limit); past it, jobs wait queued.
+# MiniMax publishes 20 video requests a minute for a paid account (5 for a free one).
+MINIMAX_SUBMITS_PER_MINUTE = env_int("MINIMAX_SUBMITS_PER_MINUTE", 20, minimum=0)
+SEGMIND_SUBMITS_PER_MINUTE = env_int("SEGMIND_SUBMITS_PER_MINUTE", 0, minimum=0)
+AIMLAPI_SUBMITS_PER_MINUTE = env_int("AIMLAPI_SUBMITS_PER_MINUTE", 0, minimum=0)
+ATLASCLOUD_SUBMITS_PER_MINUTE = env_int("ATLASCLOUD_SUBMITS_PER_MINUTE", 0, minimum=0)
 PROVIDER_CONNECT_TIMEOUT = env_int("PROVIDER_CONNECT_TIMEOUT", 5, minimum=1)
 PROVIDER_READ_TIMEOUT = env_int("PROVIDER_READ_TIMEOUT", 30, minimum=1)
 # The sandbox serves jobs when no real provider has a key, unless set explicitly.

@@ -7,6 +7,7 @@ what a customer would see when a provider answers as documented.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -311,3 +312,37 @@ def test_an_aiml_client_on_the_universal_path_gets_its_video_and_its_last_frame_
     assert job.params["image_url"].startswith("https://videos.example/files/")
     assert job.params["last_image_url"].startswith("https://videos.example/files/")
     assert job.params["image_url"] != job.params["last_image_url"]
+
+
+# --- our own submission throttle per provider account ---------------------------------------------------
+
+
+def test_past_the_accounts_submissions_per_minute_jobs_wait_queued_not_failed(
+    settings: Any, org_a: Any, minimax_emulator: Any
+) -> None:
+    only(settings, "hailuo-02", ("minimax", minimax_emulator))
+    settings.MINIMAX_SUBMITS_PER_MINUTE = 2
+    jobs = [create(org_a, "hailuo-02") for _ in range(3)]
+
+    for job in jobs:
+        pipeline.generation_submit(job.pk)
+
+    statuses = [Generation.objects.get(pk=job.pk).status for job in jobs]
+    assert statuses == [Status.RUNNING, Status.RUNNING, Status.QUEUED]
+    assert len(minimax_emulator.store.jobs()) == 2
+    waiting = Generation.objects.get(pk=jobs[2].pk)
+    assert timezone.now() < waiting.next_poll_at <= timezone.now() + timedelta(seconds=61)
+    assert waiting.failure_code == ""
+
+
+def test_the_throttle_counts_per_minute_and_per_provider(settings: Any, db: None) -> None:
+    settings.MINIMAX_SUBMITS_PER_MINUTE = 2
+    settings.SEGMIND_SUBMITS_PER_MINUTE = 0
+    minute = 1_800_000_000.0  # a whole minute, explicitly
+
+    taken = [provider_services.provider_submit_slot("minimax", now=minute + 10) for _ in range(3)]
+
+    assert taken[:2] == [None, None]
+    assert taken[2] == 50.0  # seconds until the next minute
+    assert provider_services.provider_submit_slot("minimax", now=minute + 60) is None
+    assert all(provider_services.provider_submit_slot("segmind", now=minute) is None for _ in range(50))

@@ -156,6 +156,12 @@ def _submit_along_routes(generation: Generation, adapters: Adapters) -> None:
         Generation.objects.filter(pk=generation.pk, status=Status.SUBMITTING).update(route_index=index, provider=name)
         adapter = adapters.get(name)
         request = _submit_request(generation, index)
+        refusal = provider_services.route_refusal(route, request)
+        wait = None if refusal else provider_services.provider_submit_slot(name)
+        if wait is not None:  # our own per-account throttle: this route is busy, the next may not be
+            last_error = f"{name}: our submissions per minute to this account are used up"
+            rate_limited.append(wait)
+            continue
         try:
             result = provider_services.provider_call(generation.pk, name, "submit", partial(adapter.submit, request))
         except ProviderError as exc:
@@ -169,13 +175,13 @@ def _submit_along_routes(generation: Generation, adapters: Adapters) -> None:
             if exc.kind == ErrorKind.ACCOUNT:
                 provider_services.provider_mark_unhealthy(name, f"{exc.code}: {exc.message}")
             if exc.code == "rate_limited":
-                rate_limited.append(exc.retry_after or 0.0)
+                rate_limited.append(exc.retry_after or RATE_LIMITED_REQUEUE_SECONDS)
             continue
         provider_services.provider_mark_healthy(name)
         _started(generation, route, result, adapter)
         return
     if rate_limited:
-        _requeue(generation, max(RATE_LIMITED_REQUEUE_SECONDS, min(rate_limited)), last_error)
+        _requeue(generation, max(1.0, min(rate_limited)), last_error)
         return
     finish_unpaid(
         generation,

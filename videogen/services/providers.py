@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
+from api.ratelimit import counters_bump
 from core.errors import ParamError
 from videogen import selectors
 from videogen.models import Provider, ProviderCall, ProviderRoute
@@ -24,6 +25,13 @@ T = TypeVar("T")
 
 # An unhealthy provider gets one trial job again after this long (half-open circuit).
 UNHEALTHY_COOLDOWN = timedelta(minutes=10)
+
+_SUBMIT_LIMIT_SETTINGS = {
+    "minimax": "MINIMAX_SUBMITS_PER_MINUTE",
+    "segmind": "SEGMIND_SUBMITS_PER_MINUTE",
+    "aimlapi": "AIMLAPI_SUBMITS_PER_MINUTE",
+    "atlascloud": "ATLASCLOUD_SUBMITS_PER_MINUTE",
+}
 
 _KEY_SETTINGS = {
     "minimax": "MINIMAX_API_KEY",
@@ -71,6 +79,28 @@ def route_usable(route: ProviderRoute, now: Any = None) -> bool:
         return True
     now = now or timezone.now()
     return provider.unhealthy_since is None or now - provider.unhealthy_since > UNHEALTHY_COOLDOWN
+
+
+def provider_submit_slot(name: str, now: float | None = None) -> float | None:
+    """Count one submission to a provider account; None if it may go now, else seconds until it may.
+
+    A fixed one-minute window per provider, counted with the API's rate-limit
+    counters (the database, or Redis when configured), so every worker shares
+    it. Like healthchecks' TokenBucket it is a little inexact for simplicity: a
+    burst straddling two minutes may send up to twice the limit within 60 s,
+    and a refused attempt still counts. Keep the setting below the provider's
+    published limit (MiniMax: 20 a minute on a paid account) if that matters;
+    a provider's own rate-limit answer keeps the job queued all the same.
+    """
+    limit = getattr(settings, _SUBMIT_LIMIT_SETTINGS.get(name, ""), 0) or 0
+    if limit <= 0:
+        return None
+    now = time.time() if now is None else now
+    window_start = int(now) // 60 * 60
+    hits = counters_bump([f"provider-submit:{name}"], window_start)[f"provider-submit:{name}"]
+    if hits <= limit:
+        return None
+    return float(window_start + 60 - now)
 
 
 def route_refusal(route: ProviderRoute, request: SubmitRequest) -> ProviderError | None:
