@@ -7,14 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from core.redaction import redact
-from videogen.providers._http import (
-    Phase,
-    body_message,
-    classify_status,
-    decode_data_url,
-    parse_retry_after,
-)
 from videogen.providers.base import ErrorKind
+from videogen.providers.classify import Phase, classify_status
+from videogen.providers.responses import body_message, decode_data_url, parse_retry_after
 
 NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
 

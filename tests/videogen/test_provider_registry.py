@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 from pytest_django.fixtures import Settings
@@ -71,19 +69,18 @@ def test_unknown_providers_are_refused_with_the_known_names() -> None:
         registry.build_adapter("no-such-provider")
 
 
-def test_another_module_can_register_a_provider(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(registry, "_FACTORIES", dict(registry._FACTORIES))
-    built: dict[str, Any] = {}
+def test_another_module_can_add_a_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Elsewhere(ProviderAdapter):
+        name = "elsewhere"
 
-    class Sandbox(ProviderAdapter):
-        name = "sandbox"
+    monkeypatch.setitem(registry.ADAPTERS, "elsewhere", Elsewhere)
 
-    def factory(*, client: httpx.Client | None, api_key: str | None, base_url: str | None) -> ProviderAdapter:
-        built.update(client=client, api_key=api_key, base_url=base_url)
-        return Sandbox()
+    assert isinstance(registry.build_adapter("elsewhere", api_key="k"), Elsewhere)
+    assert "elsewhere" in registry.provider_names()
+    assert registry.adapter_class("elsewhere") is Elsewhere
 
-    registry.register("sandbox", factory)
 
-    assert isinstance(registry.build_adapter("sandbox", api_key="k"), Sandbox)
-    assert built == {"client": None, "api_key": "k", "base_url": None}
-    assert "sandbox" in registry.provider_names()
+def test_the_sandbox_adds_itself() -> None:
+    import videogen.providers.sandbox
+
+    assert registry.adapter_class("sandbox") is videogen.providers.sandbox.SandboxAdapter

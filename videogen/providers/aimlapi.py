@@ -23,8 +23,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from videogen.providers._http import HttpProviderAdapter, Phase, body_message
 from videogen.providers.base import ErrorKind, SubmitRequest, UpstreamResult, UpstreamStatus, mismatch
+from videogen.providers.classify import Phase
+from videogen.providers.http import HttpProviderAdapter
+from videogen.providers.responses import body_message
 
 GENERATION_PATH = "/v2/video/generations"
 MODEL_IDS = {"hailuo-02": "minimax/hailuo-02", "hailuo-2.3-fast": "minimax/hailuo-2.3-fast"}
@@ -46,6 +48,8 @@ class AimlApiAdapter(HttpProviderAdapter):
     """Generates videos through AI/ML API's universal video endpoint."""
 
     name: ClassVar[str] = "aimlapi"
+    key_setting: ClassVar[str] = "AIMLAPI_API_KEY"
+    url_setting: ClassVar[str] = "AIMLAPI_BASE_URL"
     supported_models: ClassVar[frozenset[str]] = frozenset(MODEL_IDS)
 
     @classmethod

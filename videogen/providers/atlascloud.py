@@ -31,13 +31,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from videogen.providers._http import (
-    HttpProviderAdapter,
-    Phase,
-    body_message,
-    decode_data_url,
-    provider_error,
-)
 from videogen.providers.base import (
     ErrorKind,
     Exchange,
@@ -46,6 +39,9 @@ from videogen.providers.base import (
     UpstreamStatus,
     mismatch,
 )
+from videogen.providers.classify import Phase, provider_error
+from videogen.providers.http import HttpProviderAdapter
+from videogen.providers.responses import body_message, decode_data_url
 
 GENERATE_PATH = "/api/v1/model/generateVideo"
 PREDICTION_PATH = "/api/v1/model/prediction/{id}"
@@ -81,6 +77,8 @@ class AtlasCloudAdapter(HttpProviderAdapter):
     """Generates videos through Atlas Cloud's prediction API."""
 
     name: ClassVar[str] = "atlascloud"
+    key_setting: ClassVar[str] = "ATLASCLOUD_API_KEY"
+    url_setting: ClassVar[str] = "ATLASCLOUD_BASE_URL"
     supported_models: ClassVar[frozenset[str]] = frozenset(_DEFAULT_RESOLUTION)
 
     # --- upload ---------------------------------------------------------------

@@ -131,6 +131,13 @@ class ProviderAdapter:
     supported_models: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
+    def from_settings(
+        cls, *, client: Any = None, api_key: str | None = None, base_url: str | None = None
+    ) -> ProviderAdapter:
+        """Build the adapter the registry hands out; HTTP adapters read their key and URL from the settings."""
+        return cls()
+
+    @classmethod
     def check(cls, request: SubmitRequest) -> None:
         """Refuse, without any network call, a request this provider cannot run as asked.
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from videogen.providers._http import HttpProviderAdapter, Phase
 from videogen.providers.base import (
     ErrorKind,
     Exchange,
@@ -40,6 +39,8 @@ from videogen.providers.base import (
     UpstreamStatus,
     mismatch,
 )
+from videogen.providers.classify import Phase
+from videogen.providers.http import HttpProviderAdapter
 
 MODEL_IDS = {
     "hailuo-02": "MiniMax-Hailuo-02",
@@ -163,6 +164,8 @@ class MiniMaxAdapter(HttpProviderAdapter):
     """Generates videos through MiniMax's own API."""
 
     name: ClassVar[str] = "minimax"
+    key_setting: ClassVar[str] = "MINIMAX_API_KEY"
+    url_setting: ClassVar[str] = "MINIMAX_BASE_URL"
     supported_models: ClassVar[frozenset[str]] = frozenset(MODEL_IDS)
 
     # --- submit -------------------------------------------------------------

@@ -16,7 +16,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import ClassVar
 
-import httpx
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -134,8 +133,4 @@ def _read(path: Path) -> bytes | None:
     return path.read_bytes() if path.exists() else None
 
 
-def _factory(*, client: httpx.Client | None, api_key: str | None, base_url: str | None) -> ProviderAdapter:
-    return SandboxAdapter()
-
-
-registry.register("sandbox", _factory, SandboxAdapter)
+registry.ADAPTERS["sandbox"] = SandboxAdapter

@@ -33,7 +33,6 @@ from typing import Any, ClassVar
 
 import httpx
 
-from videogen.providers._http import HttpProviderAdapter, Phase, ProviderHttp, body_message
 from videogen.providers.base import (
     ErrorKind,
     Exchange,
@@ -42,6 +41,9 @@ from videogen.providers.base import (
     UpstreamStatus,
     mismatch,
 )
+from videogen.providers.classify import Phase
+from videogen.providers.http import HttpProviderAdapter, ProviderHttp
+from videogen.providers.responses import body_message
 
 # Slugs whose seed page lists `last_frame_image`.
 LAST_FRAME_MODELS = frozenset({"hailuo-02-fast", "minimax-hailuo-2"})
@@ -98,6 +100,8 @@ class SegmindAdapter(HttpProviderAdapter):
     """Generates videos through Segmind (v2 async by default, v1 sync on request)."""
 
     name: ClassVar[str] = "segmind"
+    key_setting: ClassVar[str] = "SEGMIND_API_KEY"
+    url_setting: ClassVar[str] = "SEGMIND_BASE_URL"
     supported_models: ClassVar[frozenset[str]] = frozenset(SLUGS)
 
     def __init__(

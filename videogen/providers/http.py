@@ -1,41 +1,22 @@
-"""Request plumbing and error classification shared by the provider adapters.
-
-Every adapter talks HTTP through a `ProviderHttp`, so the rules that turn a
-response into an ErrorKind live here once:
-
-- connect timeout, read timeout, connection refused: TRANSIENT
-- 429: TRANSIENT, `retry_after` from the Retry-After header (seconds or date)
-- 500/502/503/504: TRANSIENT
-- 401/403: ACCOUNT; 402, a provider's own credit status (Segmind 406), or a
-  403 whose body talks about credits: ACCOUNT "upstream_insufficient_credit"
-- 404: PERMANENT "expired" for a job we poll, PERMANENT "model_not_found" on
-  submit (the provider no longer serves that model: that route rests, the
-  provider's other models and the next route carry on)
-- other 4xx: PERMANENT, with the provider's message
-- a 2xx or 5xx whose body is not JSON (garbage, an HTML error page):
-  TRANSIENT "bad_response"
+"""Sending requests to a provider's HTTP API: one client, auth headers, the exchange record, error mapping.
 
 Every request leaves an Exchange with the API key removed and inline images
-shortened, so operators can read what was said without leaking secrets.
+shortened, so operators can read what was said without leaking secrets. The
+rules that turn a response into an ErrorKind are in `classify`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import enum
-import json
-import re
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
+from django.conf import settings
 
+from core.outbound import provider_client
 from core.redaction import redact
 from videogen.providers.base import (
     ErrorKind,
@@ -44,153 +25,8 @@ from videogen.providers.base import (
     ProviderError,
     SubmitRequest,
 )
-
-# Longer non-JSON bodies (HTML error pages) are cut to this many characters.
-TEXT_BODY_KEEP = 2000
-# Messages taken from a provider's body and put in a ProviderError.
-MESSAGE_KEEP = 500
-
-_CREDIT_WORDS = re.compile(r"credit|balance|fund|quota|payment|billing", re.IGNORECASE)
-_MESSAGE_KEYS = ("message", "error", "detail", "msg", "status_msg", "error_message")
-_SERVER_CODES = {500: "server_error", 502: "bad_gateway", 503: "unavailable", 504: "gateway_timeout"}
-
-
-class Phase(enum.StrEnum):
-    """What the request was for: the same status means different things."""
-
-    SUBMIT = "submit"
-    POLL = "poll"
-    RESULT = "result"
-    UPLOAD = "upload"
-
-
-# --- reading bodies -------------------------------------------------------------
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP-date."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
-def body_message(body: Any, fallback: str = "") -> str:
-    """The human message a provider put in an error body, wherever it put it."""
-    if isinstance(body, Mapping):
-        for key in _MESSAGE_KEYS:
-            value = body.get(key)
-            if isinstance(value, str) and value:
-                return value[:MESSAGE_KEEP]
-            if isinstance(value, Mapping):
-                nested = body_message(value)
-                if nested:
-                    return nested
-        base_resp = body.get("base_resp")
-        if isinstance(base_resp, Mapping):
-            return body_message(base_resp, fallback)
-    if isinstance(body, str) and body:
-        return body[:MESSAGE_KEEP]
-    return fallback[:MESSAGE_KEEP]
-
-
-def _looks_like_html(response: httpx.Response, text: str) -> bool:
-    content_type = response.headers.get("content-type", "")
-    return "html" in content_type or text.lstrip()[:1] == "<"
-
-
-@dataclass
-class Decoded:
-    """A response body: parsed JSON when it was JSON, else the text."""
-
-    data: Any
-    text: str
-    is_json: bool
-
-
-def decode(response: httpx.Response) -> Decoded:
-    text = response.text
-    if not text or _looks_like_html(response, text):
-        return Decoded(data=None, text=text, is_json=False)
-    try:
-        return Decoded(data=json.loads(text), text=text, is_json=True)
-    except ValueError:
-        return Decoded(data=None, text=text, is_json=False)
-
-
-# --- classification -------------------------------------------------------------
-
-
-def provider_error(
-    kind: ErrorKind,
-    code: str,
-    message: str,
-    *,
-    exchanges: list[Exchange],
-    status_code: int | None = None,
-    retry_after: float | None = None,
-) -> ProviderError:
-    """A ProviderError carrying the exchanges that led to it (as `.exchanges`)."""
-    error = ProviderError(kind, code, message, status_code=status_code, retry_after=retry_after)
-    error.exchanges = list(exchanges)  # type: ignore[attr-defined]
-    return error
-
-
-def classify_status(
-    status: int,
-    *,
-    message: str,
-    phase: Phase,
-    credit_statuses: frozenset[int],
-    retry_after: float | None = None,
-) -> tuple[ErrorKind, str, float | None]:
-    """ErrorKind, code and retry delay for a failed HTTP status (or an in-body code)."""
-    if status == 429:
-        return ErrorKind.TRANSIENT, "rate_limited", retry_after
-    if status in credit_statuses or status == 402:
-        return ErrorKind.ACCOUNT, "upstream_insufficient_credit", None
-    if status == 403 and _CREDIT_WORDS.search(message):
-        return ErrorKind.ACCOUNT, "upstream_insufficient_credit", None
-    if status == 401:
-        return ErrorKind.ACCOUNT, "unauthorized", None
-    if status == 403:
-        return ErrorKind.ACCOUNT, "forbidden", None
-    if status >= 500:
-        return ErrorKind.TRANSIENT, _SERVER_CODES.get(status, "server_error"), retry_after
-    if status == 404:
-        if phase == Phase.SUBMIT:
-            return ErrorKind.PERMANENT, "model_not_found", None
-        return ErrorKind.PERMANENT, "expired", None
-    if status == 408:
-        return ErrorKind.TRANSIENT, "upstream_timeout", None
-    if 400 <= status < 500:
-        return ErrorKind.PERMANENT, "invalid_request", None
-    return ErrorKind.TRANSIENT, "bad_response", None
-
-
-def _transport_code(exc: httpx.TransportError) -> str:
-    if isinstance(exc, httpx.ConnectTimeout):
-        return "connect_timeout"
-    if isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout):
-        return "read_timeout"
-    if isinstance(exc, httpx.PoolTimeout):
-        return "pool_timeout"
-    if isinstance(exc, httpx.ConnectError):
-        return "connection_refused" if "refused" in str(exc).lower() else "connect_error"
-    return "network_error"
-
-
-# --- the client wrapper -----------------------------------------------------------
+from videogen.providers.classify import Phase, classify_status, provider_error, transport_code
+from videogen.providers.responses import TEXT_BODY_KEEP, Decoded, body_message, decode, parse_retry_after
 
 
 @dataclass
@@ -301,7 +137,7 @@ class ProviderHttp:
         url: str,
         logged_body: Any,
     ) -> ProviderError:
-        code = _transport_code(exc)
+        code = transport_code(exc)
         self.record(exchanges, method, url, None, logged_body, f"<{code}: {exc}>")
         return self.fail(ErrorKind.TRANSIENT, code, f"{code} calling {method} {url}: {exc}", exchanges=exchanges)
 
@@ -457,27 +293,24 @@ class ProviderHttp:
         return target, size
 
 
-# --- adapter base -------------------------------------------------------------------
-
-
-def decode_data_url(value: str) -> tuple[str, bytes] | None:
-    """(content type, bytes) of a base64 data URL, or None when it is not one."""
-    if not value.startswith("data:") or "," not in value:
-        return None
-    head, _, payload = value[5:].partition(",")
-    content_type, _, encoding = head.partition(";")
-    if encoding != "base64":
-        return None
-    try:
-        return content_type or "application/octet-stream", base64.b64decode(payload, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
 class HttpProviderAdapter(ProviderAdapter):
     """Common construction for adapters that talk to an HTTP API with one key."""
 
     supported_models: ClassVar[frozenset[str]] = frozenset()
+    # The settings holding this provider's API key and base URL.
+    key_setting: ClassVar[str]
+    url_setting: ClassVar[str]
+
+    @classmethod
+    def from_settings(
+        cls, *, client: httpx.Client | None = None, api_key: str | None = None, base_url: str | None = None
+    ) -> ProviderAdapter:
+        return cls(
+            client=client or provider_client(),
+            owns_client=client is None,
+            api_key=getattr(settings, cls.key_setting) if api_key is None else api_key,
+            base_url=base_url or getattr(settings, cls.url_setting),
+        )
 
     def __init__(self, *, client: httpx.Client, api_key: str, base_url: str, owns_client: bool = False) -> None:
         self.api_key = api_key
