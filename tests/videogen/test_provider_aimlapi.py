@@ -280,3 +280,17 @@ def test_timeouts_and_refusals_are_transient(aimlapi_emulator: AimlApiEmulator, 
         (ErrorKind.TRANSIENT, "connect_timeout"),
         (ErrorKind.TRANSIENT, "connection_refused"),
     ]
+
+
+def test_threads_sharing_an_adapter_each_get_their_own_exchanges(
+    aimlapi_emulator: AimlApiEmulator, adapter: AimlApiAdapter
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    ids = [adapter.submit(generation(prompt=f"kite {n}")).upstream_id for n in range(8)]
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(adapter.poll, ids))
+
+    for upstream_id, result in zip(ids, results, strict=True):
+        assert [e.url.rsplit("=", 1)[-1] for e in result.exchanges] == [upstream_id]

@@ -61,7 +61,7 @@ def test_an_adapter_closes_the_client_it_created(settings: Settings) -> None:
 
     adapter.close()
 
-    assert adapter.http.client.is_closed
+    assert adapter.client.is_closed
 
 
 def test_unknown_providers_are_refused_with_the_known_names() -> None:

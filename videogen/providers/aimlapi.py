@@ -88,44 +88,34 @@ class AimlApiAdapter(HttpProviderAdapter):
                 body[theirs] = image
         return body
 
-    def submit(self, request: SubmitRequest) -> UpstreamResult:
+    def start(self, request: SubmitRequest) -> UpstreamResult:
         """Create a generation; the job starts QUEUED under AIML's generation id."""
-        exchanges = self._begin(request)
         body = self._body(request)
-        _, data = self.http.request_json("POST", GENERATION_PATH, exchanges=exchanges, phase=Phase.SUBMIT, json=body)
+        _, data = self.request("POST", GENERATION_PATH, phase=Phase.SUBMIT, json=body)
         generation_id = (data.get("id") or data.get("generation_id")) if isinstance(data, dict) else None
         if not generation_id:
             if isinstance(data, dict) and data.get("error"):
-                self.http.raise_status(400, body_message(data), phase=Phase.SUBMIT, exchanges=exchanges)
-            raise self._bad_response("AIML API accepted the request but sent no generation id.", exchanges)
+                self.raise_status(400, body_message(data), phase=Phase.SUBMIT)
+            raise self.bad_response("AIML API accepted the request but sent no generation id.")
         status = _STATUSES.get(str(data.get("status") or "").lower(), UpstreamStatus.QUEUED)
-        result = UpstreamResult(upstream_id=str(generation_id), status=status, exchanges=exchanges)
+        result = UpstreamResult(upstream_id=str(generation_id), status=status)
         if status == UpstreamStatus.FAILED:
             self._mark_failed(result, data)
         return result
 
-    def poll(self, upstream_id: str) -> UpstreamResult:
+    def status(self, upstream_id: str) -> UpstreamResult:
         """Read the generation; completed carries `video.url`, error carries `error`."""
-        exchanges = self._begin()
-        _, data = self.http.request_json(
-            "GET",
-            GENERATION_PATH,
-            exchanges=exchanges,
-            phase=Phase.POLL,
-            params={"generation_id": upstream_id},
-        )
+        _, data = self.request("GET", GENERATION_PATH, phase=Phase.POLL, params={"generation_id": upstream_id})
         raw = data.get("status") if isinstance(data, dict) else None
         status = _STATUSES.get(str(raw or "").lower())
         if status is None:
-            raise self.http.fail(
-                ErrorKind.TRANSIENT, "unknown_status", f"AIML API sent an unknown status {raw!r}.", exchanges=exchanges
-            )
-        result = UpstreamResult(upstream_id=upstream_id, status=status, exchanges=exchanges)
+            raise self.fail(ErrorKind.TRANSIENT, "unknown_status", f"AIML API sent an unknown status {raw!r}.")
+        result = UpstreamResult(upstream_id=upstream_id, status=status)
         if status == UpstreamStatus.SUCCEEDED:
             video = data.get("video")
             url = video.get("url") if isinstance(video, dict) else None
             if not url:
-                raise self._bad_response("AIML API said completed but sent no video.url.", exchanges)
+                raise self.bad_response("AIML API said completed but sent no video.url.")
             result.output_url = str(url)
         elif status == UpstreamStatus.FAILED:
             self._mark_failed(result, data)
@@ -133,7 +123,7 @@ class AimlApiAdapter(HttpProviderAdapter):
 
     def _mark_failed(self, result: UpstreamResult, data: dict[str, Any]) -> None:
         message = body_message({"error": data.get("error")}) or "AIML API reported the generation as failed."
-        result.error_message = self.http.redact(message)
+        result.error_message = self.redact(message)
         lowered = message.lower()
         blocked = any(word in lowered for word in _BLOCK_WORDS)
         result.error_code = "content_blocked" if blocked else "generation_failed"

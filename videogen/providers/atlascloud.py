@@ -31,17 +31,18 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import httpx
+
 from videogen.providers.base import (
     ErrorKind,
-    Exchange,
     SubmitRequest,
     UpstreamResult,
     UpstreamStatus,
     mismatch,
 )
-from videogen.providers.classify import Phase, provider_error
+from videogen.providers.classify import Phase
 from videogen.providers.http import HttpProviderAdapter
-from videogen.providers.responses import body_message, decode_data_url
+from videogen.providers.responses import Decoded, body_message, decode_data_url
 
 GENERATE_PATH = "/api/v1/model/generateVideo"
 PREDICTION_PATH = "/api/v1/model/prediction/{id}"
@@ -83,37 +84,26 @@ class AtlasCloudAdapter(HttpProviderAdapter):
 
     # --- upload ---------------------------------------------------------------
 
-    def upload_media(
-        self, data: bytes, filename: str, content_type: str, *, exchanges: list[Exchange] | None = None
-    ) -> str:
+    def upload_media(self, data: bytes, filename: str, content_type: str) -> str:
         """Store a file at Atlas and return its download URL (to pass as an image)."""
-        exchanges = exchanges if exchanges is not None else self._begin()
-        body = self._call(
-            "POST",
-            UPLOAD_PATH,
-            exchanges,
-            Phase.UPLOAD,
-            files={"file": (filename, data, content_type)},
-        )
+        self._require_key()
+        return self.recorded(lambda: self._upload(data, filename, content_type))
+
+    def _upload(self, data: bytes, filename: str, content_type: str) -> str:
+        body = self._call("POST", UPLOAD_PATH, Phase.UPLOAD, files={"file": (filename, data, content_type)})
         url = body.get("download_url") if isinstance(body, dict) else None
         if not url:
-            raise self._bad_response("Atlas Cloud stored the upload but sent no download_url.", exchanges)
+            raise self.bad_response("Atlas Cloud stored the upload but sent no download_url.")
         return str(url)
 
-    def _as_url(self, image: str, name: str, exchanges: list[Exchange]) -> str:
+    def _as_url(self, image: str, name: str) -> str:
         if not image.startswith("data:"):
             return image
         decoded = decode_data_url(image)
         if decoded is None:
-            raise provider_error(
-                ErrorKind.PERMANENT,
-                "invalid_request",
-                f"The {name} is not a readable base64 data URL.",
-                exchanges=exchanges,
-            )
+            raise self.fail(ErrorKind.PERMANENT, "invalid_request", f"The {name} is not a readable base64 data URL.")
         content_type, data = decoded
-        filename = f"{name}.{_EXTENSIONS.get(content_type, 'bin')}"
-        return self.upload_media(data, filename, content_type, exchanges=exchanges)
+        return self._upload(data, f"{name}.{_EXTENSIONS.get(content_type, 'bin')}", content_type)
 
     # --- submit ---------------------------------------------------------------
 
@@ -136,7 +126,7 @@ class AtlasCloudAdapter(HttpProviderAdapter):
         if params.get("last_frame_image"):
             raise mismatch("Atlas Cloud has no confirmed last-frame input for this model.", param="last_frame_image")
 
-    def _body(self, request: SubmitRequest, exchanges: list[Exchange]) -> dict[str, Any]:
+    def _body(self, request: SubmitRequest) -> dict[str, Any]:
         params = request.params
         resolution = str(params.get("resolution") or _DEFAULT_RESOLUTION[request.model]).lower()
         atlas_model = model_id(request.model, resolution)
@@ -151,73 +141,65 @@ class AtlasCloudAdapter(HttpProviderAdapter):
             body["go_fast"] = bool(params.get("go_fast", False))
         image = request.image("first_frame_image")
         if image:
-            body["image"] = self._as_url(image, "first_frame", exchanges)
+            body["image"] = self._as_url(image, "first_frame")
         return body
 
-    def submit(self, request: SubmitRequest) -> UpstreamResult:
+    def start(self, request: SubmitRequest) -> UpstreamResult:
         """Start a prediction (uploading inline frames first); it starts QUEUED."""
-        exchanges = self._begin(request)
-        body = self._body(request, exchanges)
-        data = self._call("POST", GENERATE_PATH, exchanges, Phase.SUBMIT, json=body)
+        data = self._call("POST", GENERATE_PATH, Phase.SUBMIT, json=self._body(request))
         prediction_id = data.get("id") if isinstance(data, dict) else None
         if not prediction_id:
-            raise self._bad_response("Atlas Cloud accepted the request but sent no prediction id.", exchanges)
-        return UpstreamResult(upstream_id=str(prediction_id), status=UpstreamStatus.QUEUED, exchanges=exchanges)
+            raise self.bad_response("Atlas Cloud accepted the request but sent no prediction id.")
+        return UpstreamResult(upstream_id=str(prediction_id), status=UpstreamStatus.QUEUED)
 
     # --- poll -------------------------------------------------------------------
 
-    def poll(self, upstream_id: str) -> UpstreamResult:
+    def status(self, upstream_id: str) -> UpstreamResult:
         """Read the prediction; completed/succeeded carries outputs[0]."""
-        exchanges = self._begin()
-        data = self._call("GET", PREDICTION_PATH.format(id=upstream_id), exchanges, Phase.POLL)
+        data = self._call("GET", PREDICTION_PATH.format(id=upstream_id), Phase.POLL)
         raw = data.get("status") if isinstance(data, dict) else None
         status = _STATUSES.get(str(raw or "").lower())
         if status is None:
-            raise self.http.fail(
-                ErrorKind.TRANSIENT,
-                "unknown_status",
-                f"Atlas Cloud sent an unknown status {raw!r}.",
-                exchanges=exchanges,
-            )
-        result = UpstreamResult(upstream_id=upstream_id, status=status, exchanges=exchanges)
+            raise self.fail(ErrorKind.TRANSIENT, "unknown_status", f"Atlas Cloud sent an unknown status {raw!r}.")
+        result = UpstreamResult(upstream_id=upstream_id, status=status)
         if status == UpstreamStatus.SUCCEEDED:
             outputs = data.get("outputs")
             url = outputs[0] if isinstance(outputs, list) and outputs else None
             if not isinstance(url, str) or not url:
-                raise self.http.fail(
-                    ErrorKind.TRANSIENT,
-                    "no_output",
-                    "Atlas Cloud said the prediction finished but listed no outputs.",
-                    exchanges=exchanges,
+                raise self.fail(
+                    ErrorKind.TRANSIENT, "no_output", "Atlas Cloud said the prediction finished but listed no outputs."
                 )
             result.output_url = url
         elif status == UpstreamStatus.FAILED:
             message = body_message({"error": data.get("error")}) or "Atlas Cloud reported the prediction as failed."
-            result.error_message = self.http.redact(message)
+            result.error_message = self.redact(message)
             lowered = message.lower()
             blocked = any(word in lowered for word in _BLOCK_WORDS)
             result.error_code = "content_blocked" if blocked else "generation_failed"
         return result
 
-    # --- plumbing ---------------------------------------------------------------
+    # --- classification ---------------------------------------------------------------
+
+    def raise_for_response(self, response: httpx.Response, decoded: Decoded, phase: Phase) -> None:
+        """HTTP rules first; then the envelope's `code`, checked like an HTTP status."""
+        super().raise_for_response(response, decoded, phase)
+        body = decoded.data
+        if not isinstance(body, dict):
+            raise self.bad_response(f"Atlas Cloud answered with {type(body).__name__}.")
+        code = body.get("code")
+        if isinstance(code, int) and code not in (0, 200):
+            self.raise_status(code, body_message(body), phase=phase)
 
     def _call(
         self,
         method: str,
         path: str,
-        exchanges: list[Exchange],
         phase: Phase,
         *,
         json: Any = None,
         files: dict[str, tuple[str, bytes, str]] | None = None,
     ) -> Any:
-        """Send, then unwrap the envelope: its `code` is checked like an HTTP status."""
-        _, body = self.http.request_json(method, path, exchanges=exchanges, phase=phase, json=json, files=files)
-        if not isinstance(body, dict):
-            raise self._bad_response(f"Atlas Cloud answered {path} with {type(body).__name__}.", exchanges)
-        code = body.get("code")
-        if isinstance(code, int) and code not in (0, 200):
-            self.http.raise_status(code, body_message(body), phase=phase, exchanges=exchanges)
-        # The docs show both the envelope and a bare prediction: accept either.
+        """Send, then unwrap the envelope (the docs show both the envelope and a bare prediction)."""
+        _, body = self.request(method, path, phase=phase, json=json, files=files)
         data = body.get("data")
         return data if isinstance(data, dict) else body

@@ -40,6 +40,8 @@ class ProviderError(Exception):
         self.retry_after = retry_after
         # The request field a route mismatch is about, so a refusal at submission can name it.
         self.param = param
+        # What was said with the provider up to the failure, for operators (secrets removed).
+        self.exchanges: list[Any] = []
 
 
 # A provider that cannot take this particular request (its rules are stricter

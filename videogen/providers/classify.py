@@ -21,7 +21,7 @@ import re
 
 import httpx
 
-from videogen.providers.base import ErrorKind, Exchange, ProviderError
+from videogen.providers.base import ErrorKind
 
 _CREDIT_WORDS = re.compile(r"credit|balance|fund|quota|payment|billing", re.IGNORECASE)
 _SERVER_CODES = {500: "server_error", 502: "bad_gateway", 503: "unavailable", 504: "gateway_timeout"}
@@ -34,21 +34,6 @@ class Phase(enum.StrEnum):
     POLL = "poll"
     RESULT = "result"
     UPLOAD = "upload"
-
-
-def provider_error(
-    kind: ErrorKind,
-    code: str,
-    message: str,
-    *,
-    exchanges: list[Exchange],
-    status_code: int | None = None,
-    retry_after: float | None = None,
-) -> ProviderError:
-    """A ProviderError carrying the exchanges that led to it (as `.exchanges`)."""
-    error = ProviderError(kind, code, message, status_code=status_code, retry_after=retry_after)
-    error.exchanges = list(exchanges)  # type: ignore[attr-defined]
-    return error
 
 
 def classify_status(

@@ -22,7 +22,7 @@ Our models -> MiniMax ids:
 A last frame (`last_frame_image`) goes only to MiniMax-Hailuo-02, with a first
 frame, not at 512P; other requests with one are route mismatches.
 
-A successful poll carries no link: `result_url()` asks for the task's file id
+A successful poll carries no link: `links()` asks for the task's file id
 again and resolves it, so it works from the upstream id alone, any time later.
 """
 
@@ -30,10 +30,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import httpx
+
 from videogen.providers.base import (
     ErrorKind,
-    Exchange,
-    ProviderError,
     SubmitRequest,
     UpstreamResult,
     UpstreamStatus,
@@ -41,6 +41,7 @@ from videogen.providers.base import (
 )
 from videogen.providers.classify import Phase
 from videogen.providers.http import HttpProviderAdapter
+from videogen.providers.responses import Decoded
 
 MODEL_IDS = {
     "hailuo-02": "MiniMax-Hailuo-02",
@@ -216,137 +217,110 @@ class MiniMaxAdapter(HttpProviderAdapter):
             body["callback_url"] = request.callback_url
         return body
 
-    def submit(self, request: SubmitRequest) -> UpstreamResult:
+    def start(self, request: SubmitRequest) -> UpstreamResult:
         """Create a MiniMax task; the job starts QUEUED under MiniMax's task id."""
-        exchanges = self._begin(request)
-        body = self._body(request)
-        data = self._call("POST", "/v1/video_generation", exchanges, Phase.SUBMIT, json=body)
+        data = self._call("POST", "/v1/video_generation", Phase.SUBMIT, json=self._body(request))
         task_id = str(data.get("task_id") or "")
         if not task_id:
-            raise self._bad_response("MiniMax accepted the request but sent no task_id.", exchanges)
-        return UpstreamResult(upstream_id=task_id, status=UpstreamStatus.QUEUED, exchanges=exchanges)
+            raise self.bad_response("MiniMax accepted the request but sent no task_id.")
+        return UpstreamResult(upstream_id=task_id, status=UpstreamStatus.QUEUED)
 
     # --- poll -----------------------------------------------------------------
 
-    def _query(self, task_id: str, exchanges: list[Exchange]) -> dict[str, Any]:
-        return self._call("GET", "/v1/query/video_generation", exchanges, Phase.POLL, params={"task_id": task_id})
+    def _query(self, task_id: str) -> dict[str, Any]:
+        return self._call("GET", "/v1/query/video_generation", Phase.POLL, params={"task_id": task_id})
 
-    def poll(self, upstream_id: str) -> UpstreamResult:
-        """Ask MiniMax where the task is. Success carries no URL: see result_url().
+    def status(self, upstream_id: str) -> UpstreamResult:
+        """Ask MiniMax where the task is. Success carries no URL: see links().
 
-        A `Fail` status ends the job now, whatever its `base_resp` says; a
-        status MiniMax does not publish is an "unknown_status" error, which
-        the pipeline tolerates for a bounded number of polls.
+        A `Fail` status ends the job now, whatever its `base_resp` says
+        (raise_for_response lets it through); a status MiniMax does not
+        publish is an "unknown_status" error, which the pipeline tolerates for
+        a bounded number of polls.
         """
-        exchanges = self._begin()
-        data = self._call(
-            "GET",
-            "/v1/query/video_generation",
-            exchanges,
-            Phase.POLL,
-            params={"task_id": upstream_id},
-            check_base_resp=False,
-        )
+        data = self._query(upstream_id)
         raw_status = str(data.get("status") or "")
         status = _STATUSES.get(raw_status.lower())
-        error = _base_resp_error(data)
         if status == UpstreamStatus.FAILED:
+            error = _base_resp_error(data)
             detail = data.get("error_message") or data.get("fail_reason")
             if not detail and error is not None:
                 detail = f"MiniMax error {error[0]}: {error[1]}"
-            result = UpstreamResult(upstream_id=upstream_id, status=status, exchanges=exchanges)
+            result = UpstreamResult(upstream_id=upstream_id, status=status)
             result.error_code = "content_blocked" if error and error[0] in (1026, 1027) else "generation_failed"
-            result.error_message = self.http.redact(str(detail or "MiniMax reported the task as failed."))
+            result.error_message = self.redact(str(detail or "MiniMax reported the task as failed."))
             return result
-        if error is not None:
-            raise self._base_resp_failure(error, 200, exchanges)
         if status is None:
-            raise self.http.fail(
-                ErrorKind.TRANSIENT,
-                "unknown_status",
-                f"MiniMax sent an unknown task status {raw_status!r}.",
-                exchanges=exchanges,
+            raise self.fail(
+                ErrorKind.TRANSIENT, "unknown_status", f"MiniMax sent an unknown task status {raw_status!r}."
             )
-        return UpstreamResult(upstream_id=upstream_id, status=status, exchanges=exchanges)
+        return UpstreamResult(upstream_id=upstream_id, status=status)
 
     # --- result -----------------------------------------------------------------
 
-    def result_url(self, result: UpstreamResult) -> str:
-        """Resolve the finished task's file id to a fresh download link.
-
-        The exchanges are appended to `result.exchanges`.
-        """
-        return self.result_urls(result)[0]
-
-    def result_urls(self, result: UpstreamResult) -> list[str]:
-        """The file's `download_url`, then its `backup_download_url` when MiniMax sends one."""
+    def links(self, result: UpstreamResult) -> list[str]:
+        """Resolve the finished task's file id: `download_url`, then `backup_download_url` when sent."""
         if result.output_url:
             return [result.output_url]
-        exchanges = result.exchanges
-        data = self._query(result.upstream_id, exchanges)
+        data = self._query(result.upstream_id)
         file_id = data.get("file_id")
         if not file_id or str(data.get("status", "")).lower() != "success":
-            raise self.http.fail(
+            raise self.fail(
                 ErrorKind.TRANSIENT,
                 "no_output",
                 f"MiniMax task {result.upstream_id} has no file yet (status {data.get('status')!r}).",
-                exchanges=exchanges,
             )
-        return self.file_download_urls(str(file_id), exchanges=exchanges)
+        return self._file_links(str(file_id))
 
-    def file_download_url(self, file_id: str, *, exchanges: list[Exchange] | None = None) -> str:
+    def file_download_url(self, file_id: str) -> str:
         """The download link of a MiniMax file id (e.g. one a callback delivered)."""
-        return self.file_download_urls(file_id, exchanges=exchanges)[0]
+        return self.recorded(lambda: self._file_links(file_id))[0]
 
-    def file_download_urls(self, file_id: str, *, exchanges: list[Exchange] | None = None) -> list[str]:
-        """`download_url` and, when present, `backup_download_url` of a MiniMax file id."""
-        exchanges = exchanges if exchanges is not None else []
-        data = self._call("GET", "/v1/files/retrieve", exchanges, Phase.RESULT, params={"file_id": file_id})
+    def _file_links(self, file_id: str) -> list[str]:
+        data = self._call("GET", "/v1/files/retrieve", Phase.RESULT, params={"file_id": file_id})
         file_info = data.get("file")
-        links = (
-            [file_info.get(key) for key in ("download_url", "backup_download_url")]
-            if isinstance(file_info, dict)
-            else []
-        )
+        file_info = file_info if isinstance(file_info, dict) else {}
+        links = [file_info.get("download_url"), file_info.get("backup_download_url")]
         urls = [str(link) for link in links if isinstance(link, str) and link]
         if not urls:
-            raise self.http.fail(
-                ErrorKind.TRANSIENT,
-                "no_output",
-                f"MiniMax returned no download_url for file {file_id}.",
-                exchanges=exchanges,
-            )
+            raise self.fail(ErrorKind.TRANSIENT, "no_output", f"MiniMax returned no download_url for file {file_id}.")
         return urls
 
-    # --- plumbing -----------------------------------------------------------------
+    # --- classification -------------------------------------------------------------
+
+    def raise_for_response(self, response: httpx.Response, decoded: Decoded, phase: Phase) -> None:
+        """HTTP rules first, then `base_resp.status_code` inside a 200, as MiniMax's error table says.
+
+        A poll answering `Fail` is read, not raised: its base_resp explains the
+        failure of the job, not of our request.
+        """
+        super().raise_for_response(response, decoded, phase)
+        data = decoded.data
+        if not isinstance(data, dict):
+            raise self.bad_response(f"MiniMax answered with {type(data).__name__}.")
+        error = _base_resp_error(data)
+        if error is None:
+            return
+        if phase == Phase.POLL and str(data.get("status") or "").lower() in ("fail", "failed"):
+            return
+        code, message = error
+        kind, our_code = classify_base_resp(code)
+        raise self.fail(
+            kind,
+            our_code,
+            f"MiniMax error {code}: {message or 'no detail'}",
+            status_code=response.status_code,
+            retry_after=RATE_LIMIT_RETRY_SECONDS if our_code == "rate_limited" else None,
+        )
 
     def _call(
         self,
         method: str,
         path: str,
-        exchanges: list[Exchange],
         phase: Phase,
         *,
         json: Any = None,
         params: dict[str, str] | None = None,
-        check_base_resp: bool = True,
     ) -> dict[str, Any]:
-        status, data = self.http.request_json(method, path, exchanges=exchanges, phase=phase, json=json, params=params)
-        if not isinstance(data, dict):
-            raise self._bad_response(f"MiniMax answered {path} with {type(data).__name__}.", exchanges)
-        error = _base_resp_error(data) if check_base_resp else None
-        if error is not None:
-            raise self._base_resp_failure(error, status, exchanges)
+        _, data = self.request(method, path, phase=phase, json=json, params=params)
         return data
-
-    def _base_resp_failure(self, error: tuple[int, str], status: int, exchanges: list[Exchange]) -> ProviderError:
-        code, message = error
-        kind, our_code = classify_base_resp(code)
-        return self.http.fail(
-            kind,
-            our_code,
-            f"MiniMax error {code}: {message or 'no detail'}",
-            exchanges=exchanges,
-            status_code=status,
-            retry_after=RATE_LIMIT_RETRY_SECONDS if our_code == "rate_limited" else None,
-        )

@@ -35,15 +35,14 @@ import httpx
 
 from videogen.providers.base import (
     ErrorKind,
-    Exchange,
     SubmitRequest,
     UpstreamResult,
     UpstreamStatus,
     mismatch,
 )
 from videogen.providers.classify import Phase
-from videogen.providers.http import HttpProviderAdapter, ProviderHttp
-from videogen.providers.responses import body_message
+from videogen.providers.http import HttpProviderAdapter
+from videogen.providers.responses import Decoded
 
 # Slugs whose seed page lists `last_frame_image`.
 LAST_FRAME_MODELS = frozenset({"hailuo-02-fast", "minimax-hailuo-2"})
@@ -100,6 +99,7 @@ class SegmindAdapter(HttpProviderAdapter):
     """Generates videos through Segmind (v2 async by default, v1 sync on request)."""
 
     name: ClassVar[str] = "segmind"
+    credit_statuses: ClassVar[frozenset[int]] = frozenset({406})
     key_setting: ClassVar[str] = "SEGMIND_API_KEY"
     url_setting: ClassVar[str] = "SEGMIND_BASE_URL"
     supported_models: ClassVar[frozenset[str]] = frozenset(SLUGS)
@@ -118,14 +118,8 @@ class SegmindAdapter(HttpProviderAdapter):
         self.synchronous = synchronous
         self.download_dir = download_dir
 
-    def _make_http(self, client: httpx.Client) -> ProviderHttp:
-        return ProviderHttp(
-            client,
-            self.base_url,
-            headers={"x-api-key": self.api_key},
-            secrets=[self.api_key],
-            credit_statuses={406},
-        )
+    def headers(self) -> dict[str, str]:
+        return {"x-api-key": self.api_key}
 
     # --- submit ---------------------------------------------------------------
 
@@ -174,53 +168,37 @@ class SegmindAdapter(HttpProviderAdapter):
                 raise mismatch("Segmind takes images as https links only.", param=name)
         return body
 
-    def submit(self, request: SubmitRequest) -> UpstreamResult:
+    def start(self, request: SubmitRequest) -> UpstreamResult:
         """Queue a v2 request (QUEUED), or in synchronous mode wait for the video itself."""
-        exchanges = self._begin(request)
         body = self._body(request)
         slug = SLUGS[request.model]
         if self.synchronous:
-            return self._submit_sync(request, slug, body, exchanges)
-        _, data = self.http.request_json("POST", f"/v2/{slug}", exchanges=exchanges, phase=Phase.SUBMIT, json=body)
+            return self._submit_sync(request, slug, body)
+        _, data = self.request("POST", f"/v2/{slug}", phase=Phase.SUBMIT, json=body)
         request_id = data.get("request_id") if isinstance(data, dict) else None
         if not request_id:
-            raise self._bad_response("Segmind accepted the request but sent no request_id.", exchanges)
-        return UpstreamResult(upstream_id=str(request_id), status=UpstreamStatus.QUEUED, exchanges=exchanges)
+            raise self.bad_response("Segmind accepted the request but sent no request_id.")
+        return UpstreamResult(upstream_id=str(request_id), status=UpstreamStatus.QUEUED)
 
-    def _submit_sync(
-        self, request: SubmitRequest, slug: str, body: dict[str, Any], exchanges: list[Exchange]
-    ) -> UpstreamResult:
-        answer = self.http.post_for_file(f"/v1/{slug}", json=body, exchanges=exchanges, download_dir=self.download_dir)
+    def _submit_sync(self, request: SubmitRequest, slug: str, body: dict[str, Any]) -> UpstreamResult:
+        answer = self.post_for_file(f"/v1/{slug}", json=body, download_dir=self.download_dir)
         upstream_id = answer.headers.get("x-request-id") or f"sync-{request.idempotency_key}"
         if answer.path is not None:
-            return UpstreamResult(
-                upstream_id=upstream_id,
-                status=UpstreamStatus.SUCCEEDED,
-                output_path=answer.path,
-                exchanges=exchanges,
-            )
+            return UpstreamResult(upstream_id=upstream_id, status=UpstreamStatus.SUCCEEDED, output_path=answer.path)
         url = find_video_url(answer.body)
         if not url:
-            raise self._bad_response("Segmind answered without a video or a video URL.", exchanges)
-        return UpstreamResult(
-            upstream_id=upstream_id, status=UpstreamStatus.SUCCEEDED, output_url=url, exchanges=exchanges
-        )
+            raise self.bad_response("Segmind answered without a video or a video URL.")
+        return UpstreamResult(upstream_id=upstream_id, status=UpstreamStatus.SUCCEEDED, output_url=url)
 
     # --- poll -------------------------------------------------------------------
 
-    def poll(self, upstream_id: str) -> UpstreamResult:
+    def status(self, upstream_id: str) -> UpstreamResult:
         """Read the request's status; on COMPLETED also fetch the result's video URL."""
-        exchanges = self._begin()
         if self.synchronous and upstream_id.startswith("sync-"):
-            raise self.http.fail(
-                ErrorKind.PERMANENT,
-                "expired",
-                "A synchronous Segmind request has nothing to poll.",
-                exchanges=exchanges,
-            )
-        data = self._get_tolerating_failed(f"/v2/requests/{upstream_id}/status", exchanges, Phase.POLL)
-        status = self._status_of(data, exchanges)
-        result = UpstreamResult(upstream_id=upstream_id, status=status, exchanges=exchanges)
+            raise self.fail(ErrorKind.PERMANENT, "expired", "A synchronous Segmind request has nothing to poll.")
+        _, data = self.request("GET", f"/v2/requests/{upstream_id}/status", phase=Phase.POLL)
+        status = self._status_of(data)
+        result = UpstreamResult(upstream_id=upstream_id, status=status)
         if status == UpstreamStatus.FAILED:
             self._mark_failed(result, data)
         elif status == UpstreamStatus.SUCCEEDED:
@@ -228,42 +206,36 @@ class SegmindAdapter(HttpProviderAdapter):
         return result
 
     def _fetch_output(self, result: UpstreamResult) -> None:
-        exchanges = result.exchanges
-        data = self._get_tolerating_failed(f"/v2/requests/{result.upstream_id}", exchanges, Phase.RESULT)
+        _, data = self.request("GET", f"/v2/requests/{result.upstream_id}", phase=Phase.RESULT)
         if isinstance(data, dict) and data.get("status") == "FAILED":
             result.status = UpstreamStatus.FAILED
             self._mark_failed(result, data)
             return
         url = find_video_url(data.get("output") if isinstance(data, dict) else None) or find_video_url(data)
         if not url:
-            raise self.http.fail(
-                ErrorKind.TRANSIENT,
-                "no_output",
-                "Segmind said COMPLETED but the result carries no video URL.",
-                exchanges=exchanges,
+            raise self.fail(
+                ErrorKind.TRANSIENT, "no_output", "Segmind said COMPLETED but the result carries no video URL."
             )
         result.output_url = url
 
-    def _get_tolerating_failed(self, path: str, exchanges: list[Exchange], phase: Phase) -> Any:
-        status, data = self.http.request_json("GET", path, exchanges=exchanges, phase=phase, accept_statuses=(422,))
-        if status == 422 and not (isinstance(data, dict) and data.get("status") == "FAILED"):
-            # A 422 that does not describe a FAILED job is an ordinary request error.
-            self.http.raise_status(status, body_message(data), phase=phase, exchanges=exchanges)
-        return data
+    def raise_for_response(self, response: httpx.Response, decoded: Decoded, phase: Phase) -> None:
+        """A FAILED job is served as HTTP 422 whose body says FAILED: a job's failure to read, not an error."""
+        data = decoded.data
+        if response.status_code == 422 and isinstance(data, dict) and data.get("status") == "FAILED":
+            return
+        super().raise_for_response(response, decoded, phase)
 
-    def _status_of(self, data: Any, exchanges: list[Exchange]) -> UpstreamStatus:
+    def _status_of(self, data: Any) -> UpstreamStatus:
         raw = data.get("status") if isinstance(data, dict) else None
         status = _STATUSES.get(str(raw or "").upper())
         if status is None:
-            raise self.http.fail(
-                ErrorKind.TRANSIENT, "unknown_status", f"Segmind sent an unknown status {raw!r}.", exchanges=exchanges
-            )
+            raise self.fail(ErrorKind.TRANSIENT, "unknown_status", f"Segmind sent an unknown status {raw!r}.")
         return status
 
     def _mark_failed(self, result: UpstreamResult, data: dict[str, Any]) -> None:
         detail = data.get("error") or data.get("detail") or data.get("message")
         if isinstance(detail, dict):
             detail = detail.get("message") or json.dumps(detail)
-        message = self.http.redact(str(detail or "Segmind reported the request as FAILED."))
+        message = self.redact(str(detail or "Segmind reported the request as FAILED."))
         result.error_message = message
         result.error_code = _failure_code(message)
