@@ -33,18 +33,11 @@ _SUBMIT_LIMIT_SETTINGS = {
     "atlascloud": "ATLASCLOUD_SUBMITS_PER_MINUTE",
 }
 
-_KEY_SETTINGS = {
-    "minimax": "MINIMAX_API_KEY",
-    "segmind": "SEGMIND_API_KEY",
-    "aimlapi": "AIMLAPI_API_KEY",
-    "atlascloud": "ATLASCLOUD_API_KEY",
-}
-
 
 def provider_configured(name: str) -> bool:
     if name == "sandbox":
         return settings.SANDBOX_ENABLED
-    setting = _KEY_SETTINGS.get(name)
+    setting = getattr(registry.adapter_class(name), "key_setting", "")
     return bool(setting and getattr(settings, setting))
 
 
