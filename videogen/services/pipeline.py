@@ -117,7 +117,7 @@ def _routes(generation: Generation) -> list:
     routes = selectors.routes_for(generation.model)
     if generation.pinned_provider:  # an operator chose the provider: use it even if it looks unhealthy
         return [r for r in routes if r.provider.name == generation.pinned_provider]
-    return [r for r in routes if provider_services.route_usable(r)]
+    return provider_services.routes_usable(routes)
 
 
 @job_logged

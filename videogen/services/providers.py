@@ -62,11 +62,23 @@ def route_unhealthy_reason(route: ProviderRoute) -> str | None:
     return cache.get(_route_down_key(route.model, route.provider.name))
 
 
+def routes_usable(routes: list[ProviderRoute], now: Any = None) -> list[ProviderRoute]:
+    """The routes that may take a job now, in order; one cache read for all of them."""
+    resting = cache.get_many([_route_down_key(route.model, route.provider.name) for route in routes])
+    return [
+        route
+        for route in routes
+        if _route_down_key(route.model, route.provider.name) not in resting and _provider_usable(route, now)
+    ]
+
+
 def route_usable(route: ProviderRoute, now: Any = None) -> bool:
+    return bool(routes_usable([route], now))
+
+
+def _provider_usable(route: ProviderRoute, now: Any = None) -> bool:
     provider = route.provider
     if not (route.enabled and provider.enabled and provider_configured(provider.name)):
-        return False
-    if route_unhealthy_reason(route) is not None:
         return False
     if provider.healthy:
         return True
@@ -116,7 +128,7 @@ def routes_check_request(model: str, params: dict[str, Any]) -> None:
     Images are checked for presence only, so upload ids and URLs are fine here.
     Raises ParamError (400) with the field the first route's refusal names.
     """
-    routes = [route for route in selectors.routes_for(model) if route_usable(route)]
+    routes = routes_usable(selectors.routes_for(model))
     if not routes:
         return  # nothing configured: the job fails unpaid as before, with its own message
     request = SubmitRequest(model=model, params=params, idempotency_key="check")
