@@ -22,7 +22,8 @@ Rules enforced, from MiniMax's docs (stricter where marked unconfirmed):
 - `fast_pretreatment` only for MiniMax-Hailuo-02;
 - images are http(s) URLs or `data:image/(jpeg|png|webp)` URLs;
 - `video_requests_per_minute` (None: unlimited) answers 1002 past the limit,
-  as MiniMax's per-account limit (5 free, 20 paid) does.
+  as MiniMax's per-account limit (5 free, 20 paid) does;
+- a `download_url` stops working about 9 hours after the video is done.
 
 Switches for the documented failure shapes: `fail_base_resp` puts a
 `base_resp` error on a `Fail` status; `status_override` answers polls with a
@@ -57,6 +58,9 @@ def _base_resp(code: int, message: str) -> dict[str, Any]:
 
 class MiniMaxEmulator(ProviderEmulator):
     job_id_prefix = "3080000"
+
+    # `download_url` "expires after about 9 h" (MiniMax's file retrieve docs).
+    LINK_TTL_SECONDS = 9 * 3600.0
 
     def __init__(
         self,
@@ -205,6 +209,13 @@ class MiniMaxEmulator(ProviderEmulator):
             "backup_download_url": self.download_url(job.id),
         }
         return json_reply(200, {"file": file_info, "base_resp": _OK})
+
+    def _download(self, request: Request, job_id: str) -> Reply:
+        job = self.store.get(job_id)
+        done_at = job.completed_at if job is not None else None
+        if done_at is not None and self.store.clock() - done_at > self.LINK_TTL_SECONDS:
+            return Reply(status=403, body=b"Request has expired", content_type="text/plain")
+        return super()._download(request, job_id)
 
     @staticmethod
     def file_id(job_id: str) -> str:

@@ -24,7 +24,9 @@ Rules enforced, from the seed pages (stricter where unconfirmed):
 - minimax-hailuo-2: `prompt`, `mode` standard/pro; `image_url`,
   `last_frame_image` optional;
 - images are https URLs ("string (uri)"); `data:` URLs are refused
-  (unconfirmed upstream, so the stricter reading).
+  (unconfirmed upstream, so the stricter reading);
+- results are kept 1 hour after completion (on the emulator's clock), then
+  the status and result routes answer 404.
 """
 
 from __future__ import annotations
@@ -56,10 +58,16 @@ _STATUS_NAMES = {
 class SegmindEmulator(ProviderEmulator):
     job_id_prefix = "req_"
 
+    # "Results are retained for 1 hour, then expire" (seed page 002).
+    RETENTION_SECONDS = 3600.0
+
     def __init__(self, *, output_shape: str = "url", sync_reply: str = "bytes", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.output_shape = output_shape
         self.sync_reply = sync_reply
+
+    def _expired(self, job: Job) -> bool:
+        return job.completed_at is not None and self.store.clock() - job.completed_at > self.RETENTION_SECONDS
 
     def routes(self) -> list[Route]:
         return [
@@ -131,7 +139,7 @@ class SegmindEmulator(ProviderEmulator):
 
     def _status(self, request: Request, request_id: str) -> Reply:
         job = self.store.observe(request_id)
-        if job is None:
+        if job is None or self._expired(job):
             return self.error_body(404, "Request not found or expired")
         if job.state == JobState.FAILED:
             return self._failed(job)
@@ -148,7 +156,7 @@ class SegmindEmulator(ProviderEmulator):
 
     def _result(self, request: Request, request_id: str) -> Reply:
         job = self.store.get(request_id)
-        if job is None:
+        if job is None or self._expired(job):
             return self.error_body(404, "Request not found or expired")
         if job.state == JobState.FAILED:
             return self._failed(job)

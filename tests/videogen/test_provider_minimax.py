@@ -519,3 +519,16 @@ def test_parse_callback_reads_status_updates(body: dict[str, Any], status: str, 
 @pytest.mark.parametrize("body", [{}, {"status": "success"}, ["challenge"], None])
 def test_parse_callback_ignores_anything_else(body: Any) -> None:
     assert parse_callback(body) == (None, None)
+
+
+def test_a_download_link_expires_after_about_nine_hours(provider_http: httpx.Client, mp4_bytes: bytes) -> None:
+    now = [1000.0]
+    with MiniMaxEmulator(api_key=EMULATOR_API_KEY, video_bytes=mp4_bytes, clock=lambda: now[0]) as emulator:
+        adapter = adapter_for(emulator.base_url, provider_http)
+        final = poll_until_final(adapter, adapter.submit(generation()).upstream_id)[-1]
+        url = adapter.result_url(final)
+        now[0] += 9 * 3600
+        assert provider_http.get(url).content == mp4_bytes
+        now[0] += 1
+
+        assert provider_http.get(url).status_code == 403

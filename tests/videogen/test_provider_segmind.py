@@ -399,3 +399,19 @@ def test_synchronous_read_timeout_is_transient(
 
     assert (caught.value.kind, caught.value.code) == (ErrorKind.TRANSIENT, "read_timeout")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_result_past_its_hour_of_retention_is_expired(provider_http: httpx.Client, mp4_bytes: bytes) -> None:
+    now = [1000.0]
+    with SegmindEmulator(api_key=EMULATOR_API_KEY, video_bytes=mp4_bytes, clock=lambda: now[0]) as emulator:
+        adapter = adapter_for(emulator.base_url, provider_http)
+        request_id = adapter.submit(generation()).upstream_id
+        assert poll_until_final(adapter, request_id)[-1].status == UpstreamStatus.SUCCEEDED
+        now[0] += 3600  # still within the hour
+        assert adapter.poll(request_id).status == UpstreamStatus.SUCCEEDED
+        now[0] += 1
+
+        with pytest.raises(ProviderError) as caught:
+            adapter.poll(request_id)
+
+    assert (caught.value.kind, caught.value.code, caught.value.status_code) == (ErrorKind.PERMANENT, "expired", 404)
