@@ -169,6 +169,7 @@ def ensure_default_data() -> None:
     """
     prices = importlib.import_module("billing.migrations.0002_default_price_rules")
     providers = importlib.import_module("videogen.migrations.0002_default_providers_and_schedules")
+    more_routes = importlib.import_module("videogen.migrations.0006_more_provider_routes")
     roles = importlib.import_module("videogen.migrations.0003_operator_roles")
     support_emails = importlib.import_module("outbox.migrations.0003_support_views_emails")
     from django.contrib.auth.models import Group
@@ -178,6 +179,7 @@ def ensure_default_data() -> None:
     if not PriceRule.objects.exists():
         prices.add_rules(django_apps, None)
     providers.forwards(django_apps, None)
+    more_routes.forwards(django_apps, None)
     if not Group.objects.filter(name="Support").exists():
         roles.forwards(django_apps, None)
         support_emails.forwards(django_apps, None)

@@ -80,7 +80,8 @@ def sweep_until_final(generation: Generation, sweeps: int = 8) -> tuple[Generati
         ("aimlapi", "hailuo-02", {}),
         ("minimax", "hailuo-02", {}),
         ("segmind", "hailuo-02-fast", {"first_frame_image": "frame"}),
-        ("atlascloud", "hailuo-02-fast", {"first_frame_image": "frame"}),
+        # 10 s: Atlas's $0.10 a run is the whole price of a 6 s clip, so 6 s never runs there.
+        ("atlascloud", "hailuo-02-fast", {"first_frame_image": "frame", "duration": 10}),
     ],
 )
 def test_each_providers_documented_failure_fails_the_job_unpaid_within_two_polls(
@@ -346,3 +347,41 @@ def test_the_throttle_counts_per_minute_and_per_provider(settings: Any, db: None
     assert taken[2] == 50.0  # seconds until the next minute
     assert provider_services.provider_submit_slot("minimax", now=minute + 60) is None
     assert all(provider_services.provider_submit_slot("segmind", now=minute) is None for _ in range(50))
+
+
+# --- money per route -----------------------------------------------------------------------------------
+
+
+def test_a_route_that_costs_as_much_as_the_price_is_never_used(
+    settings: Any, org_a: Any, atlascloud_emulator: Any, segmind_emulator: Any
+) -> None:
+    only(settings, "hailuo-02-fast", ("atlascloud", atlascloud_emulator), ("segmind", segmind_emulator))
+    ProviderRoute.objects.filter(model="hailuo-02-fast", provider__name="atlascloud").update(
+        upstream_cost_micros=100_000  # Atlas's published $0.10 a run
+    )
+
+    six, _ = sweep_until_final(create(org_a, "hailuo-02-fast", first_frame_image=png_data_url()))  # sells at $0.10
+    ten, _ = sweep_until_final(create(org_a, "hailuo-02-fast", duration=10, first_frame_image=png_data_url()))
+
+    assert (six.status, six.provider) == (Status.SUCCEEDED, "segmind")
+    assert (ten.status, ten.provider, ten.upstream_cost_micros) == (Status.SUCCEEDED, "atlascloud", 100_000)
+
+
+def test_a_request_only_loss_making_routes_could_run_is_refused_when_made(
+    settings: Any, org_a: Any, atlascloud_emulator: Any
+) -> None:
+    only(settings, "hailuo-02-fast", ("atlascloud", atlascloud_emulator))
+    ProviderRoute.objects.filter(model="hailuo-02-fast", provider__name="atlascloud").update(
+        upstream_cost_micros=100_000
+    )
+
+    with pytest.raises(ParamError) as caught:
+        create(org_a, "hailuo-02-fast", first_frame_image=png_data_url())
+
+    assert "price" in caught.value.message
+    assert not Generation.objects.exists()
+
+
+def test_atlas_fast_route_carries_its_published_cost() -> None:
+    route = ProviderRoute.objects.get(model="hailuo-02-fast", provider__name="atlascloud")
+    assert route.upstream_cost_micros == 100_000

@@ -104,9 +104,9 @@ def generation_create(
     hold) raises, nothing is kept.
     """
     normalized = catalog.validate_params(model, params)
-    if not pinned_provider:  # an operator's choice of provider is not second-guessed
-        provider_services.routes_check_request(model, normalized)
     quote = billing_selectors.price_quote(catalog.variant_for(model, normalized))
+    if not pinned_provider:  # an operator's choice of provider is not second-guessed
+        provider_services.routes_check_request(model, normalized, quote.price_micros)
     clean_metadata = _check_metadata(metadata)
     hook_url, hook_events = _check_webhook(webhook_url or "", webhook_events)
     normalized = _resolve_images(organization, normalized)

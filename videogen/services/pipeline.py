@@ -117,7 +117,8 @@ def _routes(generation: Generation) -> list:
     routes = selectors.routes_for(generation.model)
     if generation.pinned_provider:  # an operator chose the provider: use it even if it looks unhealthy
         return [r for r in routes if r.provider.name == generation.pinned_provider]
-    return provider_services.routes_usable(routes)
+    usable = provider_services.routes_usable(routes)
+    return provider_services.routes_profitable(usable, generation.price_micros)
 
 
 @job_logged

@@ -122,15 +122,29 @@ def route_refusal(route: ProviderRoute, request: SubmitRequest) -> ProviderError
     return None
 
 
-def routes_check_request(model: str, params: dict[str, Any]) -> None:
+def routes_profitable(routes: list[ProviderRoute], price_micros: int) -> list[ProviderRoute]:
+    """The routes whose known upstream cost is below the price: a run at or above it loses money.
+
+    A route without its own cost (empty) is priced by the price rule's upstream
+    cost, which is below the price by construction, so it stays.
+    """
+    return [r for r in routes if r.upstream_cost_micros is None or r.upstream_cost_micros < price_micros]
+
+
+def routes_check_request(model: str, params: dict[str, Any], price_micros: int | None = None) -> None:
     """Refuse at submission a request that no usable route can run, naming the field at fault.
 
     Images are checked for presence only, so upload ids and URLs are fine here.
+    With `price_micros`, routes that would run at a loss do not count.
     Raises ParamError (400) with the field the first route's refusal names.
     """
     routes = routes_usable(selectors.routes_for(model))
     if not routes:
         return  # nothing configured: the job fails unpaid as before, with its own message
+    if price_micros is not None:
+        routes = routes_profitable(routes, price_micros)
+        if not routes:
+            raise ParamError("model", "no_route", "model: no provider can run this request at its price right now.")
     request = SubmitRequest(model=model, params=params, idempotency_key="check")
     refusals = [route_refusal(route, request) for route in routes]
     if all(refusal is not None for refusal in refusals):
