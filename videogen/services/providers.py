@@ -59,7 +59,8 @@ def route_mark_unhealthy(route: ProviderRoute, reason: str) -> None:
 
 
 def route_unhealthy_reason(route: ProviderRoute) -> str | None:
-    return cache.get(_route_down_key(route.model, route.provider.name))
+    reason: str | None = cache.get(_route_down_key(route.model, route.provider.name))
+    return reason
 
 
 def routes_usable(routes: list[ProviderRoute], now: Any = None) -> list[ProviderRoute]:
