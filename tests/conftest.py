@@ -169,7 +169,7 @@ def ensure_default_data() -> None:
     """
     prices = importlib.import_module("billing.migrations.0002_default_price_rules")
     providers = importlib.import_module("videogen.migrations.0002_default_providers_and_schedules")
-    more_routes = importlib.import_module("videogen.migrations.0006_more_provider_routes")
+    more_routes = importlib.import_module("videogen.migrations.0007_more_provider_routes")
     roles = importlib.import_module("videogen.migrations.0003_operator_roles")
     support_emails = importlib.import_module("outbox.migrations.0003_support_views_emails")
     from django.contrib.auth.models import Group

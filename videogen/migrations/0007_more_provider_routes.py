@@ -39,6 +39,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("videogen", "0005_drop_active_jobs_index")]
+    dependencies = [("videogen", "0006_pollers_without_lease")]
 
     operations = [migrations.RunPython(forwards, backwards)]
