@@ -123,19 +123,45 @@
     document.getElementById("credit-short-text").textContent = short
       ? "This video costs " + price.display + " but only " + data.available_display + " of credit is available."
       : "";
-    submit.disabled = !price || short || uploading > 0;
+    priceBlocks = !price || short;
+    refreshSubmit();
+  }
+
+  var priceBlocks = false;
+  function refreshSubmit() {
+    submit.disabled = priceBlocks || uploading > 0 || promptOver() > 0;
   }
 
   // --- Prompt ------------------------------------------------------------------
+  // Never cut what the customer wrote: a prompt over the limit is shown as over and cannot be sent.
   var counter = document.getElementById("prompt-count");
   var maxPrompt = Number(counter.dataset.max);
+  var overShown = false;
+  // Counted in characters as the server counts them (an emoji is one, not two UTF-16 units).
+  function promptLength() { return Array.from(prompt.value).length; }
+  function promptOver() { return promptLength() - maxPrompt; }
   function count() {
-    var length = prompt.value.length;
-    counter.textContent = length + " / " + maxPrompt;
-    counter.classList.toggle("counter-near", length > maxPrompt * 0.9);
-    if (length && one("#error-prompt").textContent && prompt.value.trim()) showError("prompt", "");
+    var length = promptLength();
+    var over = promptOver();
+    counter.textContent = length + " / " + maxPrompt + (over > 0 ? " · " + over + " over" : "");
+    counter.classList.toggle("counter-near", over <= 0 && length > maxPrompt * 0.9);
+    counter.classList.toggle("counter-over", over > 0);
+    refreshSubmit();
   }
-  prompt.addEventListener("input", count);
+  function promptEdited() {
+    count();
+    var over = promptOver();
+    if (over > 0) {
+      showError("prompt", "The prompt is " + promptLength() + " characters; the limit is " + maxPrompt +
+        ". Shorten it by " + over + " to generate.");
+      overShown = true;
+    } else if (overShown || (one("#error-prompt").textContent && prompt.value.trim())) {
+      // The customer is fixing what was flagged (by this script or by the server): the flag goes.
+      showError("prompt", "");
+      overShown = false;
+    }
+  }
+  prompt.addEventListener("input", promptEdited);
 
   // --- Frames ------------------------------------------------------------------
   function checkImage(file) {
@@ -263,6 +289,9 @@
     var problems = [];
     if (!prompt.value.trim()) {
       showError("prompt", "Write a prompt: describe what should happen in the video.");
+      problems.push(prompt);
+    } else if (promptOver() > 0) {
+      promptEdited();
       problems.push(prompt);
     }
     var p = params();
