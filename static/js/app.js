@@ -11,4 +11,15 @@
       if (!window.confirm(form.dataset.confirm)) event.preventDefault();
     });
   });
+  // On a phone the signed-in top bar folds into a Menu button (without this script it stays open).
+  var toggle = document.querySelector("[data-nav-toggle]");
+  if (toggle) {
+    var bar = toggle.closest(".topbar");
+    bar.classList.add("nav-collapsible");
+    toggle.hidden = false;
+    toggle.addEventListener("click", function () {
+      var open = bar.classList.toggle("is-open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
 })();
