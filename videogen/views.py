@@ -7,9 +7,10 @@ API (source "web"), so the page shows the API's rules and messages.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -130,7 +131,16 @@ def _card(generation: Generation) -> dict[str, Any]:
         "model_name": _model_name(generation.model),
         "prompt": generation.input.get("prompt", ""),
         "poster_url": signed_url(generation.poster.name) if has_output else "",
+        "deletes_at": deletes_at(generation) if has_output else None,
     }
+
+
+def deletes_at(generation: Generation) -> datetime | None:
+    """When the retention clean-up removes this job's video (None: kept until deleted by hand)."""
+    days = settings.OUTPUT_RETENTION_DAYS
+    if not days or generation.status != Status.SUCCEEDED or not generation.completed_at:
+        return None
+    return generation.completed_at + timedelta(days=days)
 
 
 def _model_name(slug: str) -> str:
@@ -173,8 +183,11 @@ def generate(request: HttpRequest) -> HttpResponse:
         form.add_error(None, str(exc))
         messages.error(request, str(exc))
     else:
+        # The job page removes this message once the job is final: the hold is then charged or released.
         messages.success(
-            request, f"Your video is on its way. {format_usd(generation.price_micros)} is on hold until it is ready."
+            request,
+            f"Your video is on its way. {format_usd(generation.price_micros)} is on hold until it is ready.",
+            extra_tags="until-final",
         )
         return redirect("generation", public_id=generation.public_id)
     return _generate_page(request, form, frames)
@@ -433,6 +446,8 @@ def _job_context(generation: Generation) -> dict[str, Any]:
         "details": details,
         "frames": _frames_preview(generation.organization, generation.input),
         "steps": _steps(generation.status),
+        "deletes_at": deletes_at(generation),
+        "retention_days": settings.OUTPUT_RETENTION_DAYS,
     }
 
 
@@ -482,5 +497,6 @@ def history(request: HttpRequest) -> HttpResponse:
         "filtered": filtered,
         "query": query.urlencode(),
         "has_any": filtered or page.paginator.count > 0,
+        "retention_days": settings.OUTPUT_RETENTION_DAYS,
     }
     return render(request, "videogen/history.html", context)

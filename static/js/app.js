@@ -6,11 +6,27 @@
     select.addEventListener("change", function () { select.form.submit(); });
   });
   // A form that destroys something asks first (the question is in its data-confirm attribute).
-  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
-    form.addEventListener("submit", function (event) {
-      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
-    });
+  // Listening on the document also covers forms a page's script puts in later (the job page's Cancel).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.matches && form.matches("form[data-confirm]") && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+    }
   });
+
+  // Times are written in UTC by the server; shown in the viewer's own time zone.
+  var withTime = { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" };
+  var dateOnly = { year: "numeric", month: "short", day: "numeric" };
+  function localTimes(root) {
+    (root || document).querySelectorAll("time[data-local]").forEach(function (el) {
+      var when = new Date(el.getAttribute("datetime"));
+      if (isNaN(when.getTime())) return;
+      el.textContent = when.toLocaleString(undefined, el.dataset.format === "date" ? dateOnly : withTime);
+    });
+  }
+  localTimes(document);
+  window.HailuoStudio = { localTimes: localTimes };
+
   // On a phone the signed-in top bar folds into a Menu button (without this script it stays open).
   var toggle = document.querySelector("[data-nav-toggle]");
   if (toggle) {
