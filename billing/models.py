@@ -102,7 +102,10 @@ class LedgerEntry(models.Model):
     held_delta_micros = models.BigIntegerField(default=0)
     balance_after_micros = models.BigIntegerField()
     idempotency_key = models.CharField(max_length=200, unique=True)
+    # `reason` is the operators' internal note; `description` is what the customer is shown (blank: the
+    # entry's kind says it in plain words).
     reason = models.CharField(max_length=300, blank=True)
+    description = models.CharField(max_length=300, blank=True)
     staff_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
