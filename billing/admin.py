@@ -378,7 +378,15 @@ class AdjustCreditForm(forms.Form):
     reason = forms.CharField(
         max_length=300,
         widget=forms.TextInput(attrs={"size": 60}),
-        help_text="Required; the ledger keeps it with your name.",
+        help_text="Required; the ledger keeps it with your name. Internal: the customer never sees it.",
+    )
+    description = forms.CharField(
+        max_length=300,
+        required=False,
+        label="What the customer sees",
+        widget=forms.TextInput(attrs={"size": 60}),
+        help_text="Shown on the customer's billing page and in their ledger download; blank shows "
+        "“Adjustment by our team”.",
     )
     # One token per form: submitting the same form twice adjusts once.
     token = forms.CharField(widget=forms.HiddenInput, initial=lambda: uuid.uuid4().hex)
@@ -420,6 +428,7 @@ def adjust_credit_page(model_admin: admin.ModelAdmin, request: HttpRequest, orga
                 organization=organization,
                 amount_micros=usd_to_micros(form.cleaned_data["amount_usd"]),
                 reason=form.cleaned_data["reason"],
+                description=form.cleaned_data["description"],
                 staff_user=cast(User, request.user),  # the admin serves staff only
                 idempotency_key=f"adjust:admin:{form.cleaned_data['token']}",
             )

@@ -82,6 +82,7 @@ def _book(
     idempotency_key: str,
     held_delta_micros: int = 0,
     reason: str = "",
+    description: str = "",
     reference: str = "",
     staff_user: User | None = None,
     api_key: ApiKey | None = None,
@@ -102,6 +103,7 @@ def _book(
         balance_after_micros=balance_after,
         idempotency_key=idempotency_key,
         reason=reason[:300],
+        description=description[:300],
         reference=reference,
         staff_user=staff_user,
         api_key=api_key,
@@ -198,8 +200,12 @@ def credits_adjust(
     reason: str,
     staff_user: User,
     idempotency_key: str | None = None,
+    description: str = "",
 ) -> LedgerEntry:
-    """A manual correction by staff; a negative one can take at most the available credit."""
+    """A manual correction by staff; a negative one can take at most the available credit.
+
+    `reason` is the internal note operators see; `description` what the customer's billing page shows.
+    """
     if not reason or not reason.strip():
         raise BillingError("An adjustment needs a reason.")
     if staff_user is None:
@@ -223,6 +229,7 @@ def credits_adjust(
             amount_micros=amount_micros,
             idempotency_key=key,
             reason=reason.strip(),
+            description=description.strip(),
             staff_user=staff_user,
         )
         _low_balance_update(account, entry)

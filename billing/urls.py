@@ -12,6 +12,7 @@ from billing import api, views
 
 web_urlpatterns = [
     path("", views.billing_home, name="home"),
+    path("ledger.csv", views.ledger_csv, name="ledger-csv"),
     path("buy/", views.topup_start, name="buy"),
     path("settings/", views.settings_update, name="settings"),
     path("topups/<str:public_id>/success/", views.topup_return, {"outcome": "success"}, name="topup-success"),

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
+from collections.abc import Iterator
+from datetime import UTC
+from typing import Any
 
 import stripe
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -18,7 +24,8 @@ from accounts.permissions import Action, can
 from billing import payments, selectors, services, stripe_api
 from billing.errors import BillingError
 from billing.forms import CreditSettingsForm, TopUpForm
-from billing.money import micros_to_decimal, usd_string
+from billing.models import EntryKind, LedgerEntry
+from billing.money import format_usd, micros_to_decimal, usd_string
 from videogen import catalog
 
 logger = logging.getLogger(__name__)
@@ -39,11 +46,13 @@ def billing_home(request: MemberRequest) -> HttpResponse:
         }
     )
     low, high = payments.topup_limits_micros()
+    ledger = Paginator(selectors.ledger_list(organization), LEDGER_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "organization": organization,
         "balance": selectors.balance_get(organization),
         "account": account,
-        "ledger": Paginator(selectors.ledger_list(organization), LEDGER_PAGE_SIZE).get_page(request.GET.get("page")),
+        "ledger": ledger,
+        "ledger_rows": [ledger_row(entry) for entry in ledger.object_list],
         "payments_configured": stripe_api.payments_configured(),
         "packs": [{"micros": m, "value": usd_string(m)} for m in payments.packs_micros()],
         "topup_min": micros_to_decimal(low),
@@ -54,6 +63,84 @@ def billing_home(request: MemberRequest) -> HttpResponse:
         "can_manage": can(request.membership.role, Action.BILLING_MANAGE),
     }
     return render(request, "billing/billing.html", context)
+
+
+# What each kind of entry is called on the billing page: the words a customer uses, not the ledger's.
+GENERATION_WORDS = {
+    EntryKind.HOLD: "Reserved for",
+    EntryKind.CAPTURE: "Charged for",
+    EntryKind.RELEASE: "Returned from",
+}
+
+
+def ledger_row(entry: LedgerEntry) -> dict[str, Any]:
+    """One ledger entry in plain words. The operators' note (`reason`) is never shown; `description` is."""
+    generation = entry.reference if entry.reference.startswith("gen_") else ""
+    if entry.kind in GENERATION_WORDS:
+        words = GENERATION_WORDS[entry.kind]
+    elif entry.kind == EntryKind.REFUND:
+        words = "Refunded for" if entry.amount_micros > 0 else "Taken back after a card refund"
+    elif entry.kind == EntryKind.TOPUP:
+        words = "Credit purchase"
+    elif entry.kind == EntryKind.GRANT:
+        words = "Welcome credit" if entry.idempotency_key.startswith("signup:") else "Free credit"
+    else:
+        words = "Adjustment by our team"
+    if entry.description:
+        words = entry.description
+        generation = generation if entry.kind in GENERATION_WORDS else ""
+    if entry.kind == EntryKind.HOLD:
+        amount = f"{format_usd(entry.held_delta_micros)} reserved"
+    elif entry.kind == EntryKind.RELEASE:
+        amount = f"{format_usd(-entry.held_delta_micros)} returned"
+    else:
+        amount = ("+" if entry.amount_micros > 0 else "") + format_usd(entry.amount_micros)
+    return {
+        "entry": entry,
+        "words": words,
+        "generation": generation,
+        "generation_url": reverse("generation", args=[generation]) if generation else "",
+        "amount": amount,
+        "moves_balance": entry.amount_micros != 0,
+    }
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for streaming csv rows (Django's documented pattern)."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+CSV_HEADER = ["date_utc", "entry", "what", "generation", "amount_usd", "reserved_change_usd", "balance_after_usd"]
+
+
+@role_required(Action.BILLING_VIEW)
+def ledger_csv(request: HttpRequest) -> StreamingHttpResponse:
+    """Every ledger entry of the organization, oldest first, in the billing page's words."""
+    organization = request.membership.organization
+    writer = csv.writer(_Echo())
+
+    def rows() -> Iterator[str]:
+        yield writer.writerow(CSV_HEADER)
+        for entry in selectors.ledger_list(organization).order_by("id").iterator():
+            row = ledger_row(entry)
+            yield writer.writerow(
+                [
+                    entry.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    entry.public_id,
+                    row["words"],
+                    row["generation"],
+                    usd_string(entry.amount_micros),
+                    usd_string(entry.held_delta_micros),
+                    usd_string(entry.balance_after_micros),
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    filename = f"hailuo-studio-ledger-{organization.slug}-{timezone.now():%Y-%m-%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 @role_required(Action.BILLING_MANAGE)

@@ -218,13 +218,15 @@ def test_adjusting_credit_books_an_entry_with_the_operator_and_reason(
     token = page.context["form"]["token"].value()
     assert len(token) == 32
 
-    response = ops.post(url, {"amount_usd": "2.50", "reason": "goodwill for the outage", "token": token, "apply": "1"})
-    ops.post(url, {"amount_usd": "2.50", "reason": "goodwill for the outage", "token": token, "apply": "1"})
+    data = {"amount_usd": "2.50", "reason": "goodwill for the outage", "token": token, "apply": "1"}
+    response = ops.post(url, {**data, "description": "Credit for Tuesday's slow videos"})
+    ops.post(url, data)
 
     assert response.status_code == 302
     assert balance_get(world.org).balance_micros == before.balance_micros + 2_500_000
     entry = LedgerEntry.objects.get(organization=world.org, kind="adjustment", reason="goodwill for the outage")
     assert (entry.amount_micros, entry.staff_user) == (2_500_000, operator)
+    assert entry.description == "Credit for Tuesday's slow videos"  # what the customer's billing page shows
     audit_is_clean()
 
 

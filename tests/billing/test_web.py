@@ -22,7 +22,7 @@ def test_the_billing_page_shows_balance_held_available_and_history(web_alice: Cl
     assert "$0.28" in page  # held
     assert "$0.72" in page  # available
     assert "gen_visible" in page
-    assert "Sign-up grant" in page
+    assert "Welcome credit" in page
     assert "$0.10" in page  # hailuo-02-fast 6 s in the price table
 
 
@@ -39,7 +39,7 @@ def test_history_is_paginated_newest_first(web_alice: Client, org_a: Organizatio
     second = web_alice.get("/billing/", {"page": 2}).content.decode()
     assert "gen_29" in first and "gen_00" not in first
     assert "gen_00" in second and "gen_29" not in second
-    assert "Sign-up grant" in second
+    assert "Welcome credit" in second
 
 
 def test_without_stripe_keys_the_page_says_payments_are_not_configured(
