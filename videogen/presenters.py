@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import pprint
+import shlex
 from datetime import datetime
 from typing import Any
 
@@ -63,3 +66,52 @@ def generation_to_dict(generation: Generation) -> dict[str, Any]:
             "generation_seconds": _seconds(generation.started_at, generation.completed_at),
         },
     }
+
+
+def generation_request_body(generation: Generation) -> dict[str, Any]:
+    """The native API request that asks for this job again: its model and the inputs it was given."""
+    given = {key: value for key, value in generation.input.items() if value is not None}
+    if "mode" in given:
+        given.pop("resolution", None)  # the mode decides it
+    return {"model": generation.model, "input": given}
+
+
+def api_snippets(base_url: str, key: str, body: dict[str, Any] | None = None) -> dict[str, str]:
+    """Ready-to-paste curl and Python that start a generation through the native API with `key`.
+
+    `key` is the key itself on the page that just made it, or a shell/environment placeholder elsewhere.
+    """
+    body = body or {"model": "hailuo-02-fast", "input": {"prompt": "A paper boat drifting down a rainy street"}}
+    url = f"{base_url.rstrip('/')}/api/v1/generations"
+    pretty = json.dumps(body, indent=2, ensure_ascii=False)
+    placeholder = key.startswith("$")
+    auth = f"Authorization: Bearer {key}"
+    curl = "\n".join(
+        [
+            f"curl {url} \\",
+            f'  -H "{auth}" \\' if placeholder else f"  -H {shlex.quote(auth)} \\",
+            "  -H 'Content-Type: application/json' \\",
+            f"  -d {shlex.quote(pretty)}",
+        ]
+    )
+    python_key = f'os.environ["{key[1:]}"]' if placeholder else repr(key)
+    python = "\n".join(
+        [
+            "import os, requests" if placeholder else "import requests",
+            "",
+            "response = requests.post(",
+            f"    {url!r},",
+            f'    headers={{"Authorization": "Bearer " + {python_key}}},',
+            f"    json={_python_literal(body)},",
+            "    timeout=30,",
+            ")",
+            "response.raise_for_status()",
+            'print(response.json()["id"], response.json()["status"])',
+        ]
+    )
+    return {"url": url, "json": pretty, "curl": curl, "python": python}
+
+
+def _python_literal(value: Any) -> str:
+    """A Python literal of the request, indented to sit inside the call."""
+    return pprint.pformat(value, sort_dicts=False, width=100).replace("\n", "\n    ")

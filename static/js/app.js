@@ -27,6 +27,23 @@
   localTimes(document);
   window.HailuoStudio = { localTimes: localTimes };
 
+  // Copy buttons: data-copy names the element whose text is copied. Shown only where the browser can copy.
+  if (navigator.clipboard) {
+    document.querySelectorAll("[data-copy]").forEach(function (button) {
+      var label = button.textContent;
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        var source = document.getElementById(button.dataset.copy);
+        navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+          button.textContent = "Copied";
+          window.setTimeout(function () { button.textContent = label; }, 2000);
+        }, function () {
+          button.textContent = "Copy failed: select the text instead";
+        });
+      });
+    });
+  }
+
   // On a phone the signed-in top bar folds into a Menu button (without this script it stays open).
   var toggle = document.querySelector("[data-nav-toggle]");
   if (toggle) {

@@ -181,6 +181,7 @@ def test_a_running_video_can_be_canceled_from_its_page_and_history_lists_it(page
     expect(page.get_by_test_id("job-status")).to_have_text("Generating", timeout=JOB_TIMEOUT_MS)
     assert page.evaluate("window.__sameDocument") is True
     screenshot(page, "job-running")
+    page.once("dialog", lambda dialog: dialog.accept())  # Cancel asks first
     page.get_by_role("button", name="Cancel").click()
     expect(page.get_by_text("Canceled. Nothing was charged")).to_be_visible()
     expect(page.get_by_test_id("job-status")).to_have_text("Canceled")

@@ -92,6 +92,7 @@ def test_one_navigation_links_every_part_of_the_app(web_alice: Client) -> None:
         "Webhooks",
         "Billing",
         "Team",
+        "Docs",
     ]
     assert dict((label, href) for href, label in links)["Webhooks"] == "/webhooks/"
     assert 'aria-current="page">Dashboard' in nav
