@@ -178,6 +178,7 @@ def test_on_a_phone_the_price_and_generate_stay_on_screen_and_tables_pin_their_f
     expect(page).to_have_url(re.compile(r"/generations/gen_[0-9a-f]+/$"))
 
     member_of(org_a, "bob.with.a.rather.long.address@example-company.com", Role.MEMBER, name="Bob Longname")
+    account_services.api_key_create(organization=org_a, name="production server key", created_by=alice)
     scrolled = []
     for url in ["/pricing/", "/org/members/", "/billing/", "/api-keys/"]:
         page.goto(url)
