@@ -29,7 +29,7 @@ from videogen import catalog, charts, selectors
 from videogen.forms import FRAME_FILE_FIELDS, GenerationForm, HistoryFilterForm, UploadForm
 from videogen.models import FINAL_STATUSES, Generation, Source, Status
 from videogen.presenters import generation_output
-from videogen.services import generations, uploads
+from videogen.services import generations, retention, uploads
 from videogen.services.files import signed_url
 
 RECENT_COUNT = 6
@@ -421,6 +421,18 @@ def generation_cancel(request: HttpRequest, public_id: str) -> HttpResponse:
         generation.refresh_from_db()
         label = STATUS_LABELS.get(generation.status, generation.status).lower()
         messages.warning(request, f"This generation had already finished ({label}), so there was nothing to cancel.")
+    return redirect("generation", public_id=generation.public_id)
+
+
+@org_required
+@require_POST
+def generation_output_delete(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Delete the video and poster now; the job and its charge stay on record."""
+    generation = selectors.generation_get(request.membership.organization, public_id)
+    if retention.output_delete(generation=generation):
+        messages.success(request, "Deleted the video and its poster from our storage. The job stays in your history.")
+    else:
+        messages.info(request, "There was no stored video to delete.")
     return redirect("generation", public_id=generation.public_id)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.files.storage import default_storage
 
 from accounts.models import Organization, User
 from billing.selectors import balance_get
@@ -102,6 +103,15 @@ def test_a_job_that_finishes_while_its_page_is_open_updates_the_page_and_the_tab
     finished = page.locator(".details time").nth(1)
     expect(finished).to_contain_text(f"{generation.completed_at.astimezone(ZoneInfo(ZONE)):%I:%M}")
     expect(finished).to_contain_text("EST")
+
+    # Deleting asks first, then the files go and the job stays.
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    page.get_by_role("button", name="Delete video").click()
+    expect(page.get_by_test_id("output-deleted")).to_be_visible()
+    assert asked and asked[0].startswith("Delete this video and its poster now?")
+    assert not default_storage.exists(generation.video.name)
+    assert not default_storage.exists(generation.poster.name)
 
 
 def test_cancel_asks_first_and_does_nothing_when_the_answer_is_no(

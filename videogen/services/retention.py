@@ -3,6 +3,8 @@
 - Outputs (`videogen.tasks.outputs_cleanup`): a succeeded job's video and poster
   go once the job finished longer ago than the retention; the job stays,
   marked `output_deleted_at`.
+- A customer may delete a video before then (`output_delete`): the same
+  files go and the job stays, marked the same way, for billing.
 - Uploads (the first and last frames customers give us): an upload goes, file
   and row, once it was made longer ago than the retention and no active job
   (queued, submitting or running) names it. Its id then stops working: a new
@@ -20,7 +22,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from videogen import catalog
-from videogen.models import ACTIVE_STATUSES, Generation, Upload
+from videogen.models import ACTIVE_STATUSES, Generation, Status, Upload
 
 logger = logging.getLogger(__name__)
 
@@ -58,3 +60,20 @@ def uploads_delete_expired(now: datetime | None = None) -> int:
         Upload.objects.filter(pk=upload.pk).delete()
         deleted += 1
     return deleted
+
+
+def output_delete(*, generation: Generation) -> bool:
+    """Remove a finished job's video and poster from storage now; the job stays (for billing), marked deleted.
+
+    Returns False when there was nothing stored to delete. Files go first, then the mark: if storage
+    fails, nothing is marked and the customer (or the retention clean-up) can try again.
+    """
+    if generation.status != Status.SUCCEEDED or generation.output_deleted_at is not None:
+        return False
+    for field in (generation.video, generation.poster):
+        if field:
+            field.storage.delete(field.name)
+    marked = Generation.objects.filter(pk=generation.pk, output_deleted_at=None).update(
+        output_deleted_at=timezone.now()
+    )
+    return bool(marked)
