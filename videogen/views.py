@@ -16,6 +16,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -209,8 +210,31 @@ def generation_again(request: HttpRequest, public_id: str) -> HttpResponse:
         "go_fast": given.get("go_fast", True),
     }
     frames = {field: given.get(field) or "" for field in catalog.IMAGE_FIELDS}
-    messages.info(request, "Filled in with the settings of your earlier video. Change anything, then generate.")
+    continued = request.GET.get("first_frame", "")
+    if continued.startswith("upl_"):
+        # "Continue from the last frame": that frame starts the new video; the old last frame would not fit.
+        frames = {"first_frame_image": continued, "last_frame_image": ""}
+        messages.info(
+            request,
+            "The last frame of your earlier video is the first frame of this one. Describe what happens next, "
+            "then generate.",
+        )
+    else:
+        messages.info(request, "Filled in with the settings of your earlier video. Change anything, then generate.")
     return _generate_page(request, GenerationForm(initial=initial), frames)
+
+
+@org_required
+@require_POST
+def generation_continue(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Take the video's last frame as a new upload and open the generate page with it as the first frame."""
+    generation = selectors.generation_get(request.membership.organization, public_id)
+    try:
+        upload = uploads.upload_from_last_frame(generation=generation)
+    except ParamError as exc:
+        messages.error(request, f"Could not continue from this video: {_param_message(exc)}")
+        return redirect("generation", public_id=generation.public_id)
+    return redirect(f"{reverse('generation-again', args=[generation.public_id])}?first_frame={upload.public_id}")
 
 
 def _store_frame_files(organization: Organization, form: GenerationForm, frames: dict[str, str]) -> dict[str, str]:

@@ -15,5 +15,6 @@ urlpatterns = [
     path("generations/<str:public_id>/status/", views.generation_status, name="generation-status"),
     path("generations/<str:public_id>/cancel/", views.generation_cancel, name="generation-cancel"),
     path("generations/<str:public_id>/again/", views.generation_again, name="generation-again"),
+    path("generations/<str:public_id>/continue/", views.generation_continue, name="generation-continue"),
     path("generations/<str:public_id>/delete/", views.generation_output_delete, name="generation-delete"),
 ]

@@ -17,6 +17,7 @@ from videogen.media.video import (
     VideoInfo,
     extract_poster,
     is_faststart,
+    last_frame_png,
     mp4_top_level_boxes,
     probe_video,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "decode_data_url_or_base64",
     "extract_poster",
     "is_faststart",
+    "last_frame_png",
     "mp4_top_level_boxes",
     "open_image_rgb",
     "output_size",

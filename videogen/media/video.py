@@ -8,6 +8,7 @@ reliable way to know a customer will be able to play what we store.
 from __future__ import annotations
 
 import contextlib
+import io
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -84,6 +85,23 @@ def extract_poster(path: Path, dest: Path, *, at_s: float = 0.5) -> None:
         image = frame.to_image()
     with atomic_path(dest) as tmp:
         image.save(tmp, format="JPEG", quality=POSTER_JPEG_QUALITY)
+
+
+def last_frame_png(path: Path) -> bytes:
+    """The video's last decodable frame as a PNG at the video's own size (lossless, to start another video from).
+
+    Decodes the whole stream: our outputs are seconds long. Raises InvalidVideo when no frame decodes.
+    """
+    with _open_video(path) as (container, stream):
+        last: av.VideoFrame | None = None
+        for frame in container.decode(stream):
+            last = frame
+        if last is None:
+            raise InvalidVideo(f"{path.name} holds no decodable frame.")
+        image = last.to_image()
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def mp4_top_level_boxes(path: Path) -> list[str]:

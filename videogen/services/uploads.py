@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import shutil
+import tempfile
+from pathlib import Path
 from urllib.parse import urlparse
 
 from django.conf import settings
@@ -13,8 +16,15 @@ from accounts.models import Organization
 from core import outbound
 from core.errors import ParamError
 from videogen import selectors
-from videogen.media import MAX_IMAGE_BYTES, ImageRuleError, decode_data_url_or_base64, validate_image
-from videogen.models import Upload
+from videogen.media import (
+    MAX_IMAGE_BYTES,
+    ImageRuleError,
+    InvalidVideo,
+    decode_data_url_or_base64,
+    last_frame_png,
+    validate_image,
+)
+from videogen.models import Generation, Status, Upload
 
 
 def upload_create(*, organization: Organization, data: bytes, source_url: str = "", field: str = "file") -> Upload:
@@ -35,6 +45,27 @@ def upload_create(*, organization: Organization, data: bytes, source_url: str = 
     upload.file.save(f"{organization.public_id}/{upload.public_id}.{extension}", ContentFile(data), save=False)
     upload.save()
     return upload
+
+
+def upload_from_last_frame(*, generation: Generation) -> Upload:
+    """The last frame of a finished job's video as an upload of its organization, to start the next video from.
+
+    Raises ParamError (on `first_frame_image`) when the job has no stored video or its last frame breaks the
+    image rules.
+    """
+    if generation.status != Status.SUCCEEDED or not generation.video or generation.output_deleted_at:
+        raise ParamError("first_frame_image", "no_output", "first_frame_image: this job has no stored video.")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "video.mp4"
+        with generation.video.open("rb") as source, path.open("wb") as copy:
+            shutil.copyfileobj(source, copy)
+        try:
+            data = last_frame_png(path)
+        except InvalidVideo:
+            raise ParamError(
+                "first_frame_image", "invalid_output", "first_frame_image: the video could not be read."
+            ) from None
+    return upload_create(organization=generation.organization, data=data, field="first_frame_image")
 
 
 def _fetch_image(value: str, field: str) -> bytes:
