@@ -159,6 +159,9 @@ class Generation(models.Model):
     output_height = models.PositiveIntegerField(null=True, blank=True)
     output_bytes = models.BigIntegerField(null=True, blank=True)
     output_deleted_at = models.DateTimeField(null=True, blank=True)
+    # The secret in the job's public share link ("" when not shared). A link shows the video only while it is
+    # stored, so it expires with the video; revoking empties this.
+    share_token = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at"]
@@ -176,6 +179,9 @@ class Generation(models.Model):
             models.CheckConstraint(
                 condition=~Q(status__in=["failed", "timed_out"]) | ~Q(failure_code=""),
                 name="generation_failure_has_code",
+            ),
+            models.UniqueConstraint(
+                fields=["share_token"], condition=~Q(share_token=""), name="generation_share_token_unique"
             ),
         ]
 
