@@ -30,7 +30,7 @@ from videogen import catalog, charts, selectors
 from videogen.forms import FRAME_FILE_FIELDS, GenerationForm, HistoryFilterForm, UploadForm
 from videogen.models import FINAL_STATUSES, Generation, Source, Status
 from videogen.presenters import generation_output
-from videogen.services import generations, retention, uploads
+from videogen.services import generations, retention, sharing, uploads
 from videogen.services.files import signed_url
 
 RECENT_COUNT = 6
@@ -458,6 +458,42 @@ def generation_output_delete(request: HttpRequest, public_id: str) -> HttpRespon
     else:
         messages.info(request, "There was no stored video to delete.")
     return redirect("generation", public_id=generation.public_id)
+
+
+@org_required
+@require_POST
+def generation_share(request: HttpRequest, public_id: str) -> HttpResponse:
+    generation = selectors.generation_get(request.membership.organization, public_id)
+    try:
+        sharing.generation_share(generation=generation)
+    except ValueError:
+        messages.error(request, "Only a stored video can be shared.")
+    else:
+        messages.success(request, "Anyone with the link can now watch this video and read its prompt.")
+    return redirect("generation", public_id=generation.public_id)
+
+
+@org_required
+@require_POST
+def generation_unshare(request: HttpRequest, public_id: str) -> HttpResponse:
+    generation = selectors.generation_get(request.membership.organization, public_id)
+    sharing.generation_unshare(generation=generation)
+    messages.success(request, "The share link no longer works.")
+    return redirect("generation", public_id=generation.public_id)
+
+
+@require_GET
+def shared(request: HttpRequest, token: str) -> HttpResponse:
+    """The public, read-only page of a shared video (no sign-in)."""
+    generation = sharing.shared_generation_get(token)
+    context = {
+        "generation": generation,
+        "model_name": _model_name(generation.model),
+        "output": generation_output(generation),
+    }
+    response = render(request, "videogen/shared.html", context)
+    response["X-Robots-Tag"] = "noindex"
+    return response
 
 
 def _job_context(generation: Generation) -> dict[str, Any]:

@@ -16,5 +16,8 @@ urlpatterns = [
     path("generations/<str:public_id>/cancel/", views.generation_cancel, name="generation-cancel"),
     path("generations/<str:public_id>/again/", views.generation_again, name="generation-again"),
     path("generations/<str:public_id>/continue/", views.generation_continue, name="generation-continue"),
+    path("generations/<str:public_id>/share/", views.generation_share, name="generation-share"),
+    path("generations/<str:public_id>/unshare/", views.generation_unshare, name="generation-unshare"),
+    path("s/<str:token>/", views.shared, name="shared"),
     path("generations/<str:public_id>/delete/", views.generation_output_delete, name="generation-delete"),
 ]

@@ -34,7 +34,7 @@
       button.hidden = false;
       button.addEventListener("click", function () {
         var source = document.getElementById(button.dataset.copy);
-        navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+        navigator.clipboard.writeText(("value" in source ? source.value : source.textContent).trim()).then(function () {
           button.textContent = "Copied";
           window.setTimeout(function () { button.textContent = label; }, 2000);
         }, function () {

@@ -14,6 +14,7 @@ from accounts.models import Membership, Organization, Role, User
 from tests.conftest import member_of
 from tests.web.conftest import SCREENSHOTS, generation_make, run_to_end
 from tests.web.test_video_seek import sign_in
+from videogen.services import sharing
 from webhooks import services as webhook_services
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -55,7 +56,9 @@ def a_busy_organization(alice: User, org_a: Organization, settings: Any) -> dict
         organization=org_a, url="http://127.0.0.1:9/hooks/a-rather-long-path/for-the-webhook-endpoint"
     )
     delivery = webhook_services.endpoint_test_send(endpoint=endpoint)
+    token = sharing.generation_share(generation=ready)
     return {
+        "shared-video": f"/s/{token}/",
         "dashboard": "/dashboard/",
         "generate": "/generate/",
         "history": "/generations/",
