@@ -454,7 +454,7 @@ STRIPE_API_BASE = env_str("STRIPE_API_BASE", "")
 SIGNUP_GRANT_USD = env_usd("SIGNUP_GRANT_USD", "1.00")
 TOPUP_MIN_USD = env_usd("TOPUP_MIN_USD", "5.00")
 TOPUP_MAX_USD = env_usd("TOPUP_MAX_USD", "1000.00")
-LOW_BALANCE_DEFAULT_USD = env_usd("LOW_BALANCE_DEFAULT_USD", "2.00")
+LOW_BALANCE_DEFAULT_USD = env_usd("LOW_BALANCE_DEFAULT_USD", "0.25")
 
 # --- Generation pipeline ---------------------------------------------------
 GENERATION_DEADLINE_SECONDS = env_int("GENERATION_DEADLINE_SECONDS", 30 * 60, minimum=10)

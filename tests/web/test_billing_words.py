@@ -6,15 +6,18 @@ from __future__ import annotations
 import csv
 import io
 import re
+from typing import Any
 
 import pytest
 from django.test import Client
 
 from accounts.models import Organization
-from billing.services import credits_adjust
+from billing.money import usd_to_micros
+from billing.services import account_for, credits_adjust
 from tests.conftest import staff_user
 from tests.web.conftest import generation_make, run_to_end
 from videogen.models import Status
+from webhooks.models import Event
 
 pytestmark = pytest.mark.django_db
 
@@ -108,3 +111,12 @@ def test_the_download_needs_a_login(db: None) -> None:
     response = Client().get("/billing/ledger.csv")
     assert response.status_code == 302
     assert "/login/" in response["Location"]
+
+
+def test_a_new_customer_is_not_told_they_are_low_after_their_first_video(
+    web_alice: Client, org_a: Organization, fast_sandbox: None, settings: Any
+) -> None:
+    account = account_for(org_a)
+    assert account.low_balance_threshold_micros < usd_to_micros(settings.SIGNUP_GRANT_USD)
+    run_to_end(generation_make(org_a, "a lighthouse", model="hailuo-02", resolution="1080p"))  # $0.49 of $1.00
+    assert not Event.objects.filter(organization=org_a, type="credits.low").exists()
