@@ -132,6 +132,7 @@ def _card(generation: Generation) -> dict[str, Any]:
         "model_name": _model_name(generation.model),
         "prompt": generation.input.get("prompt", ""),
         "poster_url": signed_url(generation.poster.name) if has_output else "",
+        "video_url": signed_url(generation.video.name) if has_output and generation.video else "",
         "deletes_at": deletes_at(generation) if has_output else None,
     }
 
@@ -562,7 +563,15 @@ def history(request: HttpRequest) -> HttpResponse:
     page = Paginator(jobs, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    view = "table" if request.GET.get("view") == "table" else "grid"
+    views_query = {}
+    for name in ("grid", "table"):
+        other = query.copy()
+        other["view"] = name
+        views_query[name] = other.urlencode()
     context = {
+        "view": view,
+        "views_query": views_query,
         "form": form,
         "page": page,
         "cards": [_card(g) for g in page.object_list],

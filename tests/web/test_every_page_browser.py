@@ -62,6 +62,7 @@ def a_busy_organization(alice: User, org_a: Organization, settings: Any) -> dict
         "dashboard": "/dashboard/",
         "generate": "/generate/",
         "history": "/generations/",
+        "history-table": "/generations/?view=table",
         "job-ready": f"/generations/{ready.public_id}/",
         "job-failed": f"/generations/{failed.public_id}/",
         "job-running": f"/generations/{waiting.public_id}/",

@@ -90,6 +90,10 @@ def test_a_job_that_finishes_while_its_page_is_open_updates_the_page_and_the_tab
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="History").click()
     expect(page.get_by_test_id("retention")).to_contain_text("Videos are deleted 7 days after they finish")
+    expect(page.get_by_test_id("history-grid")).to_contain_text(
+        f"Stored until {local_date(generation.completed_at + timedelta(days=7))}"
+    )
+    page.get_by_role("navigation", name="Show videos as").get_by_role("link", name="Table").click()
     expect(page.locator("table.history")).to_contain_text(local_date(generation.completed_at + timedelta(days=7)))
 
     # The page opened later does not show the old message, and says it again from the setting.
