@@ -244,3 +244,25 @@ class SandboxTask(models.Model):
 
     def __str__(self) -> str:
         return self.upstream_id
+
+
+class ShowcaseClip(models.Model):
+    """An example video, managed by operators in the admin, shown on the landing page, pricing and model cards."""
+
+    title = models.CharField(max_length=120)
+    prompt = models.TextField()
+    model = models.CharField(max_length=60, help_text="The catalog slug of the model that made it.")
+    duration = models.PositiveSmallIntegerField(default=6)
+    resolution = models.CharField(max_length=10, default="768p")
+    video = models.FileField(upload_to="showcase/", max_length=255)
+    poster = models.FileField(upload_to="showcase/", max_length=255, blank=True)
+    position = models.PositiveIntegerField(default=0, help_text="Lower comes first.")
+    published = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["published", "position"], name="showcase_published_order")]
+
+    def __str__(self) -> str:
+        return self.title
