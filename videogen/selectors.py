@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.models import Organization
-from videogen.models import ACTIVE_STATUSES, Generation, Provider, ProviderRoute, Upload
+from videogen.models import ACTIVE_STATUSES, Generation, Provider, ProviderRoute, ShowcaseClip, Upload
 
 
 def generations_list(organization: Organization) -> QuerySet[Generation]:
@@ -47,3 +47,8 @@ def generations_finished_among_public_ids(public_ids: list[str]) -> list[str]:
     """`generations_finished_among` for clients that know their jobs by public id (the native API)."""
     finished = Generation.objects.filter(public_id__in=public_ids).exclude(status__in=ACTIVE_STATUSES)
     return list(finished.values_list("public_id", flat=True))
+
+
+def showcase_list() -> list[ShowcaseClip]:
+    """The published example videos, in the operators' order."""
+    return list(ShowcaseClip.objects.filter(published=True).order_by("position", "id"))

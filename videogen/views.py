@@ -70,18 +70,40 @@ FAILURE_EXPLANATIONS = {
 # --- Public pages ------------------------------------------------------------
 
 
+SHOWCASE_COUNT = 6
+
+
 def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("dashboard")
-    return render(request, "home.html", {"models": _models_with_prices()})
+    clips = _showcase()
+    return render(request, "home.html", {"models": _models_with_prices(clips), "showcase": clips[:SHOWCASE_COUNT]})
 
 
 def pricing(request: HttpRequest) -> HttpResponse:
-    return render(request, "videogen/pricing.html", {"models": _models_with_prices()})
+    clips = _showcase()
+    context = {"models": _models_with_prices(clips), "showcase": clips[:SHOWCASE_COUNT]}
+    return render(request, "videogen/pricing.html", context)
 
 
-def _models_with_prices() -> list[dict[str, Any]]:
-    """Every model with its variants on sale, priced by the rules that charge."""
+def _showcase() -> list[dict[str, Any]]:
+    """The operators' example videos with links to play them."""
+    return [
+        {
+            "clip": clip,
+            "model_name": _model_name(clip.model),
+            "video_url": signed_url(clip.video.name),
+            "poster_url": signed_url(clip.poster.name) if clip.poster else "",
+        }
+        for clip in selectors.showcase_list()
+    ]
+
+
+def _models_with_prices(clips: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Every model with its variants on sale, priced by the rules that charge, and its first example clip."""
+    examples: dict[str, dict[str, Any]] = {}
+    for item in clips or []:
+        examples.setdefault(item["clip"].model, item)
     by_model: dict[str, list[dict[str, Any]]] = {}
     for price in billing_selectors.price_list(catalog.all_variants()):
         by_model.setdefault(price["model"], []).append(price)
@@ -95,6 +117,7 @@ def _models_with_prices() -> list[dict[str, Any]]:
                 "prices": prices,
                 "from_micros": min((p["price_micros"] for p in prices), default=None),
                 "first_frame_required": spec.first_frame == "required",
+                "example": examples.get(slug),
             }
         )
     return models

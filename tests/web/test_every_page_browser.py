@@ -13,8 +13,10 @@ from accounts import services as account_services
 from accounts.models import Membership, Organization, Role, User
 from tests.conftest import member_of
 from tests.web.conftest import SCREENSHOTS, generation_make, run_to_end
+from tests.web.test_showcase import ONE_CLIP
 from tests.web.test_video_seek import sign_in
 from videogen.services import sharing
+from videogen.services.showcase import showcase_seed
 from webhooks import services as webhook_services
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -123,8 +125,22 @@ def check_every_page(browser: Any, live_server: Any, pages: dict[str, str], user
     assert overflowing == {}
 
 
-def test_no_public_page_is_wider_than_a_phone(browser: Any, live_server: Any, db: None) -> None:
+def test_no_public_page_is_wider_than_a_phone(browser: Any, live_server: Any, db: None, settings: Any) -> None:
+    settings.PUBLIC_BASE_URL = live_server.url
+    showcase_seed(ONE_CLIP)
     check_every_page(browser, live_server, PUBLIC_PAGES, user=None)
+
+
+def test_the_landing_pages_example_video_plays_signed_out(page: Any, live_server: Any, db: None, settings: Any) -> None:
+    settings.PUBLIC_BASE_URL = live_server.url
+    showcase_seed(ONE_CLIP)
+    page.goto("/")
+    clip = page.get_by_test_id("showcase-clip").first
+    expect(clip).to_contain_text("A paper boat drifts down a rainy street")
+    clip.locator("video").evaluate("async (v) => { await v.play(); }")
+    page.wait_for_function(
+        "() => { const v = document.querySelector('.showcase-video'); return v.readyState >= 2 && v.currentTime > 0.2; }"
+    )
 
 
 def test_no_signed_in_page_is_wider_than_a_phone(

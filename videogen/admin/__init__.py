@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from videogen.admin import generations, organizations, providers
+from videogen.admin import generations, organizations, providers, showcase
 
-__all__ = ["generations", "organizations", "providers"]
+__all__ = ["generations", "organizations", "providers", "showcase"]
