@@ -139,7 +139,8 @@ def test_the_landing_pages_example_video_plays_signed_out(page: Any, live_server
     expect(clip).to_contain_text("A paper boat drifts down a rainy street")
     clip.locator("video").evaluate("async (v) => { await v.play(); }")
     page.wait_for_function(
-        "() => { const v = document.querySelector('.showcase-video'); return v.readyState >= 2 && v.currentTime > 0.2; }"
+        "() => { const v = document.querySelector('.showcase-video');"
+        " return v.readyState >= 2 && v.currentTime > 0.2; }"
     )
 
 
