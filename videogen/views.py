@@ -7,13 +7,15 @@ API (source "web"), so the page shows the API's rules and messages.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import csv
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -24,7 +26,7 @@ from accounts.decorators import org_required
 from accounts.models import Organization
 from billing import selectors as billing_selectors
 from billing.errors import InsufficientCredits, PricingError, SpendLimitExceeded
-from billing.money import format_usd
+from billing.money import format_usd, usd_string
 from core.errors import ParamError
 from videogen import catalog, charts, selectors
 from videogen.forms import FRAME_FILE_FIELDS, GenerationForm, HistoryFilterForm, UploadForm
@@ -563,6 +565,66 @@ def _steps(status: str) -> list[dict[str, str]]:
         state = "done" if index < current else "current" if index == current else "todo"
         steps.append({"name": name, "state": state})
     return steps
+
+
+# --- Usage download ----------------------------------------------------------------
+
+USAGE_CSV_HEADER = [
+    "created_utc",
+    "generation",
+    "model",
+    "duration_s",
+    "resolution",
+    "mode",
+    "source",
+    "status",
+    "charged_usd",
+    "completed_utc",
+]
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for streaming csv rows (Django's documented pattern)."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _utc(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
+
+
+@org_required
+@require_GET
+def usage_csv(request: HttpRequest) -> StreamingHttpResponse:
+    """Every generation of the organization, oldest first, with what it cost (charged only when it succeeded)."""
+    organization = request.membership.organization
+    writer = csv.writer(_Echo())
+
+    def rows() -> Iterator[str]:
+        yield writer.writerow(USAGE_CSV_HEADER)
+        for generation in selectors.generations_list(organization).order_by("created_at", "id").iterator():
+            given = generation.input
+            charged = generation.price_micros if generation.status == Status.SUCCEEDED else 0
+            yield writer.writerow(
+                [
+                    _utc(generation.created_at),
+                    generation.public_id,
+                    generation.model,
+                    given.get("duration", ""),
+                    given.get("resolution", ""),
+                    given.get("mode", ""),
+                    generation.source,
+                    generation.status,
+                    usd_string(charged),
+                    _utc(generation.completed_at),
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    filename = f"hailuo-studio-usage-{organization.slug}-{timezone.now():%Y-%m-%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 # --- History ---------------------------------------------------------------------

@@ -11,6 +11,7 @@ urlpatterns = [
     path("generate/", views.generate, name="generate"),
     path("generate/upload/", views.frame_upload, name="frame-upload"),
     path("generations/", views.history, name="history"),
+    path("generations.csv", views.usage_csv, name="usage-csv"),
     path("generations/<str:public_id>/", views.generation_detail, name="generation"),
     path("generations/<str:public_id>/status/", views.generation_status, name="generation-status"),
     path("generations/<str:public_id>/cancel/", views.generation_cancel, name="generation-cancel"),

@@ -120,3 +120,34 @@ def test_a_new_customer_is_not_told_they_are_low_after_their_first_video(
     assert account.low_balance_threshold_micros < usd_to_micros(settings.SIGNUP_GRANT_USD)
     run_to_end(generation_make(org_a, "a lighthouse", model="hailuo-02", resolution="1080p"))  # $0.49 of $1.00
     assert not Event.objects.filter(organization=org_a, type="credits.low").exists()
+
+
+def test_usage_downloads_as_csv_with_what_each_video_cost(
+    web_alice: Client, org_a: Organization, fast_sandbox: None
+) -> None:
+    ready = run_to_end(generation_make(org_a, "a lighthouse"))
+    failed = run_to_end(generation_make(org_a, "sandbox:fail a storm", model="hailuo-02", resolution="1080p"))
+    waiting = generation_make(org_a, "a harbor", model="minimax-hailuo-2", mode="pro")
+    response = web_alice.get("/generations.csv")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert "attachment" in response["Content-Disposition"]
+    table = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert table[0][:3] == ["created_utc", "generation", "model"]
+    rows = {row[1]: row[2:9] for row in table[1:]}
+    assert rows == {
+        ready.public_id: ["hailuo-02-fast", "6", "512p", "", "web", "succeeded", "0.10"],
+        failed.public_id: ["hailuo-02", "6", "1080p", "", "web", "failed", "0.00"],
+        waiting.public_id: ["minimax-hailuo-2", "6", "1080p", "pro", "web", "queued", "0.00"],
+    }
+    assert 'href="/generations.csv"' in web_alice.get("/billing/").content.decode()
+    assert 'href="/generations.csv"' in web_alice.get("/generations/").content.decode()
+
+
+def test_usage_of_another_organization_is_not_in_the_download(
+    web_carol: Client, org_a: Organization, org_b: Organization
+) -> None:
+    alices = generation_make(org_a)
+    download = b"".join(web_carol.get("/generations.csv").streaming_content).decode()
+    assert alices.public_id not in download
+    assert len(download.strip().splitlines()) == 1
