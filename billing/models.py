@@ -294,6 +294,8 @@ class TopUp(models.Model):
     status = models.CharField(max_length=10, choices=TopUpStatus.choices, default=TopUpStatus.PENDING)
     stripe_session_id = models.CharField(max_length=255, blank=True)
     stripe_payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
+    # The invoice Checkout made for this payment: the customer's receipt (its hosted page and PDF).
+    stripe_invoice_id = models.CharField(max_length=255, blank=True)
     # Refunds are cumulative at Stripe; what could not be taken back (credit already spent) is the shortfall.
     refunded_micros = models.BigIntegerField(default=0)
     refund_shortfall_micros = models.BigIntegerField(default=0)
