@@ -167,7 +167,10 @@ def _checkout_paid(session: dict[str, Any]) -> Outcome:
             StripeEventOutcome.MISMATCH, f"session {session.get('id')} is not this top-up's", organization, topup
         )
     claimed = TopUp.objects.filter(pk=topup.pk, status=TopUpStatus.PENDING).update(
-        status=TopUpStatus.PAID, paid_at=timezone.now(), stripe_payment_intent_id=session.get("payment_intent") or ""
+        status=TopUpStatus.PAID,
+        paid_at=timezone.now(),
+        stripe_payment_intent_id=session.get("payment_intent") or "",
+        stripe_invoice_id=session.get("invoice") or "",
     )
     if not claimed:
         return Outcome(StripeEventOutcome.IGNORED, "top-up already credited", organization, topup)

@@ -102,6 +102,12 @@ def topup_get(organization: Organization, public_id: str) -> TopUp:
         raise Http404("No such top-up.") from None
 
 
+def topups_with_receipt(organization: Organization, public_ids: Iterable[str]) -> set[str]:
+    """Which of these top-ups have a Stripe invoice to show as their receipt."""
+    found = topups_list(organization).filter(public_id__in=list(public_ids)).exclude(stripe_invoice_id="")
+    return set(found.values_list("public_id", flat=True))
+
+
 @dataclass(frozen=True)
 class Drift:
     organization_public_id: str

@@ -120,6 +120,8 @@ def checkout_session_create(
         "metadata": metadata,
         # Charges and refunds carry the payment intent; its metadata lets a refund find the top-up.
         "payment_intent_data": {"metadata": metadata},
+        # Checkout then makes a paid invoice: the customer's receipt, linked from the billing page.
+        "invoice_creation": {"enabled": True},
         "success_url": success_url,
         "cancel_url": cancel_url,
     }
@@ -129,6 +131,19 @@ def checkout_session_create(
         logger.warning("Stripe Checkout session creation failed: %s", exc)
         raise BillingError("The payment provider could not be reached. Please try again in a minute.") from exc
     return CheckoutSession(id=session.id, url=session.url or "")
+
+
+def invoice_receipt_url(invoice_id: str) -> str:
+    """The Stripe-hosted page of a paid invoice (its receipt, with a PDF download), fetched fresh each time."""
+    try:
+        invoice = _client().v1.invoices.retrieve(invoice_id)
+    except stripe.StripeError as exc:
+        logger.warning("Stripe invoice %s could not be retrieved: %s", invoice_id, exc)
+        raise BillingError("The receipt could not be fetched from the payment provider. Please try again.") from exc
+    url = getattr(invoice, "hosted_invoice_url", None) or ""
+    if not url:
+        raise BillingError("The payment provider has no receipt page for this payment yet.")
+    return str(url)
 
 
 def webhook_verify(payload: bytes, signature_header: str | None) -> None:

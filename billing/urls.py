@@ -16,6 +16,7 @@ web_urlpatterns = [
     path("buy/", views.topup_start, name="buy"),
     path("settings/", views.settings_update, name="settings"),
     path("topups/<str:public_id>/success/", views.topup_return, {"outcome": "success"}, name="topup-success"),
+    path("topups/<str:public_id>/receipt/", views.topup_receipt, name="topup-receipt"),
     path("topups/<str:public_id>/canceled/", views.topup_return, {"outcome": "canceled"}, name="topup-canceled"),
     path("stripe/webhook", views.stripe_webhook, name="stripe-webhook"),
 ]

@@ -52,7 +52,7 @@ def billing_home(request: MemberRequest) -> HttpResponse:
         "balance": selectors.balance_get(organization),
         "account": account,
         "ledger": ledger,
-        "ledger_rows": [ledger_row(entry) for entry in ledger.object_list],
+        "ledger_rows": _rows_with_receipts(organization, ledger.object_list),
         "payments_configured": stripe_api.payments_configured(),
         "packs": [{"micros": m, "value": usd_string(m)} for m in payments.packs_micros()],
         "topup_min": micros_to_decimal(low),
@@ -103,6 +103,39 @@ def ledger_row(entry: LedgerEntry) -> dict[str, Any]:
         "amount": amount,
         "moves_balance": entry.amount_micros != 0,
     }
+
+
+TOPUP_KEY_PREFIX = "topup:"
+
+
+def _rows_with_receipts(organization: Any, entries: Any) -> list[dict[str, Any]]:
+    """The page's ledger rows; a paid top-up's row links to its Stripe receipt."""
+    rows = [ledger_row(entry) for entry in entries]
+    topup_of = {
+        row["entry"].pk: row["entry"].idempotency_key.removeprefix(TOPUP_KEY_PREFIX)
+        for row in rows
+        if row["entry"].kind == EntryKind.TOPUP and row["entry"].idempotency_key.startswith(TOPUP_KEY_PREFIX)
+    }
+    with_receipt = selectors.topups_with_receipt(organization, topup_of.values())
+    for row in rows:
+        topup = topup_of.get(row["entry"].pk)
+        row["receipt_url"] = reverse("billing:topup-receipt", args=[topup]) if topup in with_receipt else ""
+    return rows
+
+
+@role_required(Action.BILLING_VIEW)
+def topup_receipt(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Send the customer to the receipt Stripe keeps for this purchase (its hosted invoice page, with a PDF)."""
+    topup = selectors.topup_get(request.membership.organization, public_id)
+    if not topup.stripe_invoice_id:
+        messages.info(request, "This purchase has no receipt from the payment provider.")
+        return redirect("billing:home")
+    try:
+        url = stripe_api.invoice_receipt_url(topup.stripe_invoice_id)
+    except BillingError as exc:
+        messages.error(request, str(exc))
+        return redirect("billing:home")
+    return HttpResponseRedirect(url)
 
 
 class _Echo:

@@ -73,6 +73,7 @@ class StripeEmulator:
     customers: dict[str, dict[str, Any]] = field(default_factory=dict)
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     charges: dict[str, dict[str, Any]] = field(default_factory=dict)
+    invoices: dict[str, dict[str, Any]] = field(default_factory=dict)
     _replies: dict[tuple[str, str], tuple[int, dict[str, Any]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
@@ -146,9 +147,10 @@ class StripeEmulator:
             return 200, self._customer_create(params)
         if method == "POST" and path == "/v1/checkout/sessions":
             return self._session_create(params)
-        found = re.fullmatch(r"/v1/(customers|checkout/sessions)/([\w]+)", path)
+        found = re.fullmatch(r"/v1/(customers|checkout/sessions|invoices)/([\w]+)", path)
         if method == "GET" and found:
-            store = self.customers if found.group(1) == "customers" else self.sessions
+            stores = {"customers": self.customers, "checkout/sessions": self.sessions, "invoices": self.invoices}
+            store = stores[found.group(1)]
             if found.group(2) in store:
                 return 200, store[found.group(2)]
             return 404, _error("invalid_request_error", f"No such object: '{found.group(2)}'", code="resource_missing")
@@ -194,6 +196,8 @@ class StripeEmulator:
             "livemode": False,
             "created": int(time.time()),
             "_payment_intent_metadata": params.get("payment_intent_data", {}).get("metadata", {}),
+            "_invoice_creation": params.get("invoice_creation", {}).get("enabled") == "true",
+            "invoice": None,
         }
         self.sessions[session_id] = session
         return 200, _public(session)
@@ -219,6 +223,20 @@ class StripeEmulator:
             session = self.sessions[session_id]
             session.update(status="complete", payment_status=payment_status)
             session["payment_intent"] = session["payment_intent"] or _new_id("pi")
+            if session["_invoice_creation"] and payment_status == "paid" and not session["invoice"]:
+                # Like Checkout with invoice_creation: a paid invoice with a hosted page (the receipt).
+                invoice_id = _new_id("in")
+                self.invoices[invoice_id] = {
+                    "id": invoice_id,
+                    "object": "invoice",
+                    "status": "paid",
+                    "amount_paid": session["amount_total"],
+                    "currency": session["currency"],
+                    "customer": session["customer"],
+                    "hosted_invoice_url": f"https://invoice.stripe.com/i/acct_test/{invoice_id}",
+                    "invoice_pdf": f"https://pay.stripe.com/invoice/acct_test/{invoice_id}/pdf",
+                }
+                session["invoice"] = invoice_id
             obj = {**_public(session), **overrides}
         return self.event("checkout.session.completed", obj)
 
