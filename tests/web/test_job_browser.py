@@ -142,3 +142,45 @@ def test_cancel_asks_first_and_does_nothing_when_the_answer_is_no(
     generation.refresh_from_db()
     assert generation.status == Status.CANCELED
     assert balance_get(org_a).held_micros == 0
+
+
+# Records the notifications the page shows, and makes the tab look like it is in the background.
+NOTIFICATION_RECORDER = """
+window.__notifications = [];
+Object.defineProperty(document, "hidden", { get: () => window.__pretendHidden === true });
+const RealNotification = window.Notification;
+window.Notification = function (title, options) {
+  window.__notifications.push({ title: title, body: (options || {}).body });
+  return new RealNotification(title, options);
+};
+window.Notification.requestPermission = RealNotification.requestPermission.bind(RealNotification);
+Object.defineProperty(window.Notification, "permission", { get: () => RealNotification.permission });
+"""
+
+
+def test_a_job_finishing_in_a_background_tab_shows_a_notification_once_allowed(
+    browser: Any, live_server: Any, alice: User, org_a: Organization, settings: Any
+) -> None:
+    settings.PUBLIC_BASE_URL = live_server.url
+    settings.SANDBOX_ENABLED = True
+    settings.SANDBOX_LATENCY_SECONDS = 0
+    context = browser.new_context(base_url=live_server.url)
+    context.add_init_script(NOTIFICATION_RECORDER)
+    page = context.new_page()
+    generation = generation_make(org_a, "A heron lifting off a misty lake")
+    sign_in(page, alice, live_server.url)
+    page.goto(f"/generations/{generation.public_id}/")
+    offer = page.get_by_role("button", name="Tell me when it is ready")
+    expect(offer).to_be_visible()  # the browser may still ask
+    context.grant_permissions(["notifications"], origin=live_server.url)
+    offer.click()
+    expect(offer).to_be_hidden()
+    page.evaluate("window.__pretendHidden = true")
+
+    run_to_end(generation)
+
+    page.wait_for_function("() => window.__notifications.length > 0")
+    assert page.evaluate("window.__notifications") == [
+        {"title": "Your video is ready", "body": "A heron lifting off a misty lake"}
+    ]
+    context.close()
