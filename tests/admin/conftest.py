@@ -37,7 +37,7 @@ from tests.emulators.aimlapi import AimlApiEmulator
 from tests.emulators.base import Fault
 from tests.emulators.helpers import EMULATOR_API_KEY
 from tests.webhooks.conftest import Receiver, sweep_due_now
-from videogen.models import Generation, ProviderCall, Status
+from videogen.models import Generation, ProviderCall, ShowcaseClip, Status
 from videogen.services import generations, pipeline, sweep
 from webhooks import services as webhook_services
 from webhooks.models import Delivery, WebhookEndpoint
@@ -260,6 +260,9 @@ def world(
     assert Delivery.objects.filter(attempt_count__gte=2).exists()
     assert InsufficientCreditRejection.objects.filter(organization=org_b).exists()
     assert Invitation.objects.exists()
+    ShowcaseClip.objects.create(
+        title="Fox at dawn", prompt="A red fox in fresh snow", model="hailuo-02", video="showcase/fox.mp4"
+    )
     api_key, raw = api_key_a
     return World(
         org=org_a,
