@@ -137,6 +137,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "organization": organization,
         "balance": billing_selectors.balance_get(organization),
         "recent": [_card(g) for g in recent],
+        # Until the first video of their own, a new customer sees what the models make.
+        "showcase": [] if recent else _showcase()[:3],
         "usage": usage,
         "chart": charts.usage_chart_svg(usage),
         "active_count": selectors.generations_list(organization).filter(status__in=_active()).count(),

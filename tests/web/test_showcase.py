@@ -10,6 +10,8 @@ from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.test import Client
 
+from accounts.models import Organization
+from tests.web.conftest import generation_make
 from videogen.models import ShowcaseClip
 from videogen.services.showcase import SeedClip, showcase_seed
 
@@ -86,3 +88,12 @@ def test_the_command_seeds_the_showcase(capsys: Any) -> None:
     call_command("showcase_seed")
     assert "already has clips" in capsys.readouterr().out
     assert ShowcaseClip.objects.count() == 1
+
+
+def test_the_dashboard_shows_examples_until_the_first_video_of_ones_own(web_alice: Client, org_a: Organization) -> None:
+    showcase_seed(ONE_CLIP)
+    page = web_alice.get("/dashboard/").content.decode()
+    assert 'data-testid="dashboard-showcase"' in page and "A paper boat drifts down a rainy street" in page
+    generation_make(org_a, "my own first video")
+    page = web_alice.get("/dashboard/").content.decode()
+    assert 'data-testid="dashboard-showcase"' not in page
