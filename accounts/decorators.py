@@ -7,13 +7,14 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 
 from accounts.models import Membership, User
 from accounts.permissions import Action, can
 from accounts.services import NotAllowed
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 class SignedInRequest(HttpRequest):
@@ -33,7 +34,7 @@ def org_required(view: View) -> View:
 
     @login_required
     @wraps(view)
-    def wrapper(request: MemberRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: MemberRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.membership:
             messages.info(request, "Create an organization to continue.")
             return redirect("org-create")
@@ -53,7 +54,7 @@ def role_required(action: Action) -> Callable[[View], View]:
     def decorator(view: View) -> View:
         @org_required
         @wraps(view)
-        def wrapper(request: MemberRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: MemberRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not can(request.membership.role, action):
                 return refused(request, NotAllowed(action, request.membership.organization))
             return view(request, *args, **kwargs)

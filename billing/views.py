@@ -66,7 +66,7 @@ def billing_home(request: MemberRequest) -> HttpResponse:
 
 
 # What each kind of entry is called on the billing page: the words a customer uses, not the ledger's.
-GENERATION_WORDS = {
+GENERATION_WORDS: dict[str, str] = {
     EntryKind.HOLD: "Reserved for",
     EntryKind.CAPTURE: "Charged for",
     EntryKind.RELEASE: "Returned from",
@@ -124,7 +124,7 @@ def _rows_with_receipts(organization: Any, entries: Any) -> list[dict[str, Any]]
 
 
 @role_required(Action.BILLING_VIEW)
-def topup_receipt(request: HttpRequest, public_id: str) -> HttpResponse:
+def topup_receipt(request: MemberRequest, public_id: str) -> HttpResponse:
     """Send the customer to the receipt Stripe keeps for this purchase (its hosted invoice page, with a PDF)."""
     topup = selectors.topup_get(request.membership.organization, public_id)
     if not topup.stripe_invoice_id:
@@ -149,7 +149,7 @@ CSV_HEADER = ["date_utc", "entry", "what", "generation", "amount_usd", "reserved
 
 
 @role_required(Action.BILLING_VIEW)
-def ledger_csv(request: HttpRequest) -> StreamingHttpResponse:
+def ledger_csv(request: MemberRequest) -> StreamingHttpResponse:
     """Every ledger entry of the organization, oldest first, in the billing page's words."""
     organization = request.membership.organization
     writer = csv.writer(_Echo())

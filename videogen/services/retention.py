@@ -72,7 +72,7 @@ def output_delete(*, generation: Generation) -> bool:
         return False
     for field in (generation.video, generation.poster):
         if field:
-            field.storage.delete(field.name)
+            field.storage.delete(field.name or "")
     marked = Generation.objects.filter(pk=generation.pk, output_deleted_at=None).update(
         output_deleted_at=timezone.now()
     )

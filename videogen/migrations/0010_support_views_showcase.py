@@ -34,7 +34,7 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("videogen", "0007_showcaseclip"),
+        ("videogen", "0009_showcaseclip"),
         ("auth", "0012_alter_user_first_name_max_length"),
     ]
 

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_signup_workspace_and_open_invitations'),
-        ('videogen', '0005_drop_active_jobs_index'),
+        ('videogen', '0007_more_provider_routes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('videogen', '0006_generation_share_token'),
+        ('videogen', '0008_generation_share_token'),
     ]
 
     operations = [
