@@ -15,6 +15,7 @@ from api.views import ApiRequest, ApiView
 from billing import selectors
 from billing.models import LedgerEntry
 from billing.money import usd_string
+from billing.views import entry_words
 from core.errors import ApiError
 from videogen import catalog
 
@@ -74,7 +75,8 @@ def ledger_entry_data(entry: LedgerEntry) -> dict[str, Any]:
         "held_delta_micros": entry.held_delta_micros,
         "balance_after": usd_string(entry.balance_after_micros),
         "balance_after_micros": entry.balance_after_micros,
-        "reason": entry.reason,
+        # What the customer is told (billing.views.entry_words), never the operators' internal note.
+        "reason": entry_words(entry),
         "generation": entry.reference or None,
         "api_key": entry.api_key.public_id if entry.api_key else None,
         "created_at": entry.created_at.isoformat(),

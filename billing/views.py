@@ -73,21 +73,29 @@ GENERATION_WORDS: dict[str, str] = {
 }
 
 
-def ledger_row(entry: LedgerEntry) -> dict[str, Any]:
-    """One ledger entry in plain words. The operators' note (`reason`) is never shown; `description` is."""
-    generation = entry.reference if entry.reference.startswith("gen_") else ""
-    if entry.kind in GENERATION_WORDS:
-        words = GENERATION_WORDS[entry.kind]
-    elif entry.kind == EntryKind.REFUND:
-        words = "Refunded for" if entry.amount_micros > 0 else "Taken back after a card refund"
-    elif entry.kind == EntryKind.TOPUP:
-        words = "Credit purchase"
-    elif entry.kind == EntryKind.GRANT:
-        words = "Welcome credit" if entry.idempotency_key.startswith("signup:") else "Free credit"
-    else:
-        words = "Adjustment by our team"
+def entry_words(entry: LedgerEntry) -> str:
+    """What a customer reads for a ledger entry: its `description`, else the words for its kind.
+
+    The operators' note (`reason`) is never shown to customers, on the page or through the API.
+    """
     if entry.description:
-        words = entry.description
+        return entry.description
+    if entry.kind in GENERATION_WORDS:
+        return GENERATION_WORDS[entry.kind]
+    if entry.kind == EntryKind.REFUND:
+        return "Refunded for" if entry.amount_micros > 0 else "Taken back after a card refund"
+    if entry.kind == EntryKind.TOPUP:
+        return "Credit purchase"
+    if entry.kind == EntryKind.GRANT:
+        return "Welcome credit" if entry.idempotency_key.startswith("signup:") else "Free credit"
+    return "Adjustment by our team"
+
+
+def ledger_row(entry: LedgerEntry) -> dict[str, Any]:
+    """One ledger entry in plain words (`entry_words`)."""
+    generation = entry.reference if entry.reference.startswith("gen_") else ""
+    words = entry_words(entry)
+    if entry.description:
         generation = generation if entry.kind in GENERATION_WORDS else ""
     if entry.kind == EntryKind.HOLD:
         amount = f"{format_usd(entry.held_delta_micros)} reserved"

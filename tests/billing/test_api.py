@@ -85,3 +85,23 @@ def test_a_bad_ledger_limit_is_a_400_naming_the_parameter(api_a: APIClient, limi
     response = api_a.get("/api/v1/ledger", {"limit": limit})
     assert response.status_code == 400
     assert response.json()["error"]["param"] == "limit"
+
+
+def test_the_ledger_never_shows_the_operators_internal_note(api_a: APIClient, org_a: Organization) -> None:
+    from accounts.models import User
+
+    staff = User.objects.create_user(email="ops@example.com", password="x", is_staff=True)
+    services.credits_adjust(
+        organization=org_a, amount_micros=250_000, reason="goodwill: customer threatened a chargeback", staff_user=staff
+    )
+    services.credits_adjust(
+        organization=org_a,
+        amount_micros=100_000,
+        reason="internal: duplicate render on our side",
+        description="Credit for a video we rendered twice",
+        staff_user=staff,
+    )
+    reasons = [entry["reason"] for entry in api_a.get("/api/v1/ledger").json()["data"]]
+    assert "Credit for a video we rendered twice" in reasons
+    assert "Adjustment by our team" in reasons
+    assert not [reason for reason in reasons if "chargeback" in reason or "internal" in reason]
