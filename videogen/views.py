@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.decorators import org_required
+from accounts.decorators import MemberRequest, org_required
 from accounts.models import Organization
 from billing import selectors as billing_selectors
 from billing.errors import InsufficientCredits, PricingError, SpendLimitExceeded
@@ -39,7 +39,7 @@ RECENT_COUNT = 6
 HISTORY_PAGE_SIZE = 20
 DEFAULT_MODEL = next(iter(catalog.MODELS))
 
-STATUS_LABELS = {
+STATUS_LABELS: dict[str, str] = {
     Status.QUEUED: "Queued",
     Status.SUBMITTING: "Starting",
     Status.RUNNING: "Generating",
@@ -48,7 +48,7 @@ STATUS_LABELS = {
     Status.CANCELED: "Canceled",
     Status.TIMED_OUT: "Timed out",
 }
-STATUS_HINTS = {
+STATUS_HINTS: dict[str, str] = {
     Status.QUEUED: "Waiting for a free slot on the model. This page updates by itself.",
     Status.SUBMITTING: "Sending your request to the model. This page updates by itself.",
     Status.RUNNING: "The model is rendering your video. This page updates by itself.",
@@ -129,7 +129,7 @@ def _models_with_prices(clips: list[dict[str, Any]] | None = None) -> list[dict[
 
 
 @org_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: MemberRequest) -> HttpResponse:
     organization = request.membership.organization
     recent = list(selectors.generations_list(organization)[:RECENT_COUNT])
     usage = charts.daily_usage(organization)
@@ -181,7 +181,7 @@ def _model_name(slug: str) -> str:
 
 
 @org_required
-def generate(request: HttpRequest) -> HttpResponse:
+def generate(request: MemberRequest) -> HttpResponse:
     organization = request.membership.organization
     if request.method != "POST":
         model = request.GET.get("model", "")
@@ -224,7 +224,7 @@ def generate(request: HttpRequest) -> HttpResponse:
 
 @org_required
 @require_GET
-def generation_again(request: HttpRequest, public_id: str) -> HttpResponse:
+def generation_again(request: MemberRequest, public_id: str) -> HttpResponse:
     """The generate page filled in with a previous job's inputs."""
     generation = selectors.generation_get(request.membership.organization, public_id)
     given = generation.input
@@ -254,7 +254,7 @@ def generation_again(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @org_required
 @require_POST
-def generation_continue(request: HttpRequest, public_id: str) -> HttpResponse:
+def generation_continue(request: MemberRequest, public_id: str) -> HttpResponse:
     """Take the video's last frame as a new upload and open the generate page with it as the first frame."""
     generation = selectors.generation_get(request.membership.organization, public_id)
     try:
@@ -286,7 +286,7 @@ def _param_message(exc: ParamError) -> str:
 
 
 def _generate_page(
-    request: HttpRequest,
+    request: MemberRequest,
     form: GenerationForm,
     frames: dict[str, str],
     *,
@@ -413,7 +413,7 @@ def _frames_preview(organization: Organization, frames: dict[str, str]) -> dict[
 
 @org_required
 @require_POST
-def frame_upload(request: HttpRequest) -> JsonResponse:
+def frame_upload(request: MemberRequest) -> JsonResponse:
     """The generate page sends each frame here as soon as it is chosen; answers its upload id or the rule broken."""
     form = UploadForm(request.POST, request.FILES)
     if not form.is_valid():
@@ -442,14 +442,14 @@ def frame_upload(request: HttpRequest) -> JsonResponse:
 
 
 @org_required
-def generation_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+def generation_detail(request: MemberRequest, public_id: str) -> HttpResponse:
     generation = selectors.generation_get(request.membership.organization, public_id)
     return render(request, "videogen/generation.html", _job_context(generation))
 
 
 @org_required
 @require_GET
-def generation_status(request: HttpRequest, public_id: str) -> JsonResponse:
+def generation_status(request: MemberRequest, public_id: str) -> JsonResponse:
     """The live part of the job page, polled by its script until the job is final."""
     generation = selectors.generation_get(request.membership.organization, public_id)
     context = _job_context(generation)
@@ -463,7 +463,7 @@ def generation_status(request: HttpRequest, public_id: str) -> JsonResponse:
 
 @org_required
 @require_POST
-def generation_cancel(request: HttpRequest, public_id: str) -> HttpResponse:
+def generation_cancel(request: MemberRequest, public_id: str) -> HttpResponse:
     generation = selectors.generation_get(request.membership.organization, public_id)
     if generations.generation_cancel(generation=generation, reason="Canceled by the customer."):
         messages.success(
@@ -478,7 +478,7 @@ def generation_cancel(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @org_required
 @require_POST
-def generation_output_delete(request: HttpRequest, public_id: str) -> HttpResponse:
+def generation_output_delete(request: MemberRequest, public_id: str) -> HttpResponse:
     """Delete the video and poster now; the job and its charge stay on record."""
     generation = selectors.generation_get(request.membership.organization, public_id)
     if retention.output_delete(generation=generation):
@@ -490,7 +490,7 @@ def generation_output_delete(request: HttpRequest, public_id: str) -> HttpRespon
 
 @org_required
 @require_POST
-def generation_share(request: HttpRequest, public_id: str) -> HttpResponse:
+def generation_share(request: MemberRequest, public_id: str) -> HttpResponse:
     generation = selectors.generation_get(request.membership.organization, public_id)
     try:
         sharing.generation_share(generation=generation)
@@ -503,7 +503,7 @@ def generation_share(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @org_required
 @require_POST
-def generation_unshare(request: HttpRequest, public_id: str) -> HttpResponse:
+def generation_unshare(request: MemberRequest, public_id: str) -> HttpResponse:
     generation = selectors.generation_get(request.membership.organization, public_id)
     sharing.generation_unshare(generation=generation)
     messages.success(request, "The share link no longer works.")
@@ -598,7 +598,7 @@ def _utc(value: datetime | None) -> str:
 
 @org_required
 @require_GET
-def usage_csv(request: HttpRequest) -> StreamingHttpResponse:
+def usage_csv(request: MemberRequest) -> StreamingHttpResponse:
     """Every generation of the organization, oldest first, with what it cost (charged only when it succeeded)."""
     organization = request.membership.organization
     writer = csv.writer(_Echo())
@@ -633,7 +633,7 @@ def usage_csv(request: HttpRequest) -> StreamingHttpResponse:
 
 
 @org_required
-def history(request: HttpRequest) -> HttpResponse:
+def history(request: MemberRequest) -> HttpResponse:
     organization = request.membership.organization
     form = HistoryFilterForm(request.GET or None)
     jobs = selectors.generations_list(organization)

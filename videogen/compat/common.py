@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core import signing
 from django.db import close_old_connections
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.models import ApiKey
@@ -96,7 +97,7 @@ def compat_view(render_error: ErrorRenderer) -> Callable[[Callable[..., Any]], C
     """
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
-        def failed(request: HttpRequest, exc: Exception) -> HttpResponse:
+        def failed(request: HttpRequest, exc: Exception) -> HttpResponseBase:
             if isinstance(exc, CompatError):
                 response = render_error(request, exc)
                 if exc.retry_after is not None:
@@ -109,7 +110,7 @@ def compat_view(render_error: ErrorRenderer) -> Callable[[Callable[..., Any]], C
         if iscoroutinefunction(view):
 
             @wraps(view)
-            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
                 try:
                     await in_thread(key_check)(request)
                     response = await view(request, *args, **kwargs)
@@ -120,7 +121,7 @@ def compat_view(render_error: ErrorRenderer) -> Callable[[Callable[..., Any]], C
             return csrf_exempt(async_wrapper)
 
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             try:
                 key_check(request)
                 response = view(request, *args, **kwargs)
@@ -306,7 +307,7 @@ class JobView:
     completed_at: str | None
 
 
-_STATES = {
+_STATES: dict[str, str] = {
     Status.QUEUED: "queued",
     Status.SUBMITTING: "queued",
     Status.RUNNING: "running",

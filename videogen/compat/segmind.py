@@ -29,6 +29,7 @@ from typing import Any
 from django.core.files.storage import Storage
 from django.core.handlers.asgi import ASGIRequest
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 
 from api.waiting import wait_until_finished
 from videogen import catalog, selectors
@@ -130,7 +131,7 @@ def _accept(request: HttpRequest, slug: str) -> Generation:
 
 
 @compat_view(render_error)
-async def run_sync(request: HttpRequest, slug: str) -> HttpResponse:
+async def run_sync(request: HttpRequest, slug: str) -> HttpResponseBase:
     """Run the model and answer with the video itself."""
     require_method(request, "POST")
     generation = await in_thread(_accept)(request, slug)
@@ -173,13 +174,13 @@ async def _chunks(handle: Any) -> AsyncIterator[bytes]:
         await in_thread(handle.close)()
 
 
-async def _video_response(request: HttpRequest, generation: Generation) -> HttpResponse:
+async def _video_response(request: HttpRequest, generation: Generation) -> HttpResponseBase:
     storage: Storage = generation.video.storage
     name = generation.video.name
     handle = await in_thread(storage.open)(name, "rb")
     if isinstance(request, ASGIRequest):
         # Read in chunks off the event loop; a sync file iterator would be read whole into memory.
-        response: HttpResponse = StreamingHttpResponse(_chunks(handle), content_type="video/mp4")
+        response: HttpResponseBase = StreamingHttpResponse(_chunks(handle), content_type="video/mp4")
         response["Content-Length"] = str(await in_thread(storage.size)(name))
     else:
         response = FileResponse(handle, content_type="video/mp4")

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 
+import httpx
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
@@ -24,7 +25,7 @@ from django.utils import timezone
 from core import outbound
 from videogen import catalog, selectors
 from videogen.media import InvalidVideo, extract_poster, probe_video
-from videogen.models import ACTIVE_STATUSES, Generation, ProviderCall, Status, Upload
+from videogen.models import ACTIVE_STATUSES, Generation, ProviderCall, ProviderRoute, Status, Upload
 from videogen.providers import registry
 from videogen.providers.base import (
     ROUTE_GONE_CODES,
@@ -72,7 +73,7 @@ class Adapters:
 
     def __init__(self) -> None:
         self._cache: dict[str, ProviderAdapter] = {}
-        self._client = None
+        self._client: httpx.Client | None = None
 
     def get(self, name: str) -> ProviderAdapter:
         if name not in self._cache:
@@ -113,7 +114,7 @@ def _submit_request(generation: Generation, route_index: int) -> SubmitRequest:
     )
 
 
-def _routes(generation: Generation) -> list:
+def _routes(generation: Generation) -> list[ProviderRoute]:
     routes = selectors.routes_for(generation.model)
     if generation.pinned_provider:  # an operator chose the provider: use it even if it looks unhealthy
         return [r for r in routes if r.provider.name == generation.pinned_provider]
@@ -212,7 +213,7 @@ def _customer_message(exc: ProviderError) -> str:
     return exc.message
 
 
-def _started(generation: Generation, route, result: UpstreamResult, adapter: ProviderAdapter) -> None:
+def _started(generation: Generation, route: ProviderRoute, result: UpstreamResult, adapter: ProviderAdapter) -> None:
     now = timezone.now()
     cost = route.upstream_cost_micros if route.upstream_cost_micros is not None else generation.upstream_cost_micros
     with transaction.atomic():
