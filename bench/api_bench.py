@@ -12,8 +12,9 @@ less than a full client library would:
 2. POST /api/v1/generations requests per second and p99 latency, credit hold
    included (target >= 150/s). The organization has plenty of credit and
    raised limits; no worker runs, so the jobs stay queued.
-3. Status p99 latency while 200 `Prefer: wait=60` requests are open on a job
-   that does not finish (target < 100 ms), next to the same load with no waits.
+3. Status p99 latency while --waits (default 1,000) `Prefer: wait=60` requests
+   are open on a job that does not finish (target < 150 ms), next to the same
+   load with no waits, and the server's PostgreSQL connections meanwhile.
 
 Each figure also shows the CPU time per request of the server processes and
 of the database backends serving them: on a machine shared with the load
@@ -114,7 +115,6 @@ def prepare(env: dict[str, str]) -> dict[str, str]:
 
     call_command("migrate", verbosity=0)
     from accounts import services as accounts
-    from api.models import OrganizationApiLimits
     from billing.services import credits_grant
     from videogen.services.generations import generation_create
 
@@ -123,10 +123,17 @@ def prepare(env: dict[str, str]) -> dict[str, str]:
     credits_grant(
         organization=org, amount_micros=10**12, kind="grant", idempotency_key=f"bench:{org.public_id}", reason="bench"
     )
+    try:
+        from api.models import OrganizationApiLimits
+    except ImportError:  # the layout before the API plumbing had its own app, for before/after comparisons
+        from platform_api.models import OrganizationApiLimits  # type: ignore[no-redef]
     OrganizationApiLimits.objects.create(
         organization=org, key_requests_per_minute=10**8, org_requests_per_minute=10**8, max_running_jobs=10**8
     )
-    _, raw = accounts.api_key_create(organization=org, name="bench", created_by=user)
+    try:
+        _, raw = accounts.api_key_create(organization=org, name="bench", created_by=user)
+    except TypeError:  # before keys recorded their creator
+        _, raw = accounts.api_key_create(organization=org, name="bench")
     params = {"prompt": "a slow pan over a harbour", "duration": 6}
     job = generation_create(organization=org, model="hailuo-02-fast", params=params)
     hang = generation_create(organization=org, model="hailuo-02-fast", params={**params, "prompt": "sandbox:hang"})
@@ -282,7 +289,20 @@ def merge(runs: list[Run]) -> Run:
     return merged
 
 
-async def benchmarks(target: Target, data: dict[str, str], seconds: float, concurrency: int, rounds: int) -> list[str]:
+def server_connections(url: str) -> int:
+    """Connections the server processes hold to the benchmark database (this script's own excluded)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        row = connection.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+async def benchmarks(
+    target: Target, data: dict[str, str], seconds: float, concurrency: int, rounds: int, waits_wanted: int, url: str
+) -> list[str]:
     auth = {"Authorization": f"Bearer {data['key']}"}
     lines = []
     health_request = target.request("GET", "/healthz")
@@ -310,12 +330,18 @@ async def benchmarks(target: Target, data: dict[str, str], seconds: float, concu
     alone = await load("GET status, no waits open", status_request, seconds, pollers, 200)
     lines.append(alone.line())
     waiting_request = target.request("GET", f"/api/v1/generations/{data['hang']}", {**auth, "Prefer": "wait=60"})
-    waiters = [Connection(target.host, target.port) for _ in range(200)]
+    connections_before = await asyncio.to_thread(server_connections, url)
+    waiters = [Connection(target.host, target.port) for _ in range(waits_wanted)]
     waits = [asyncio.create_task(connection.send(waiting_request)) for connection in waiters]
-    await asyncio.sleep(2.0)  # let all 200 arrive and settle into waiting
+    await asyncio.sleep(2.0 + waits_wanted / 250)  # let them all arrive and settle into waiting
     open_waits = sum(not task.done() for task in waits)
+    connections_waiting = await asyncio.to_thread(server_connections, url)
     during = await load(f"GET status, {open_waits} waits open", status_request, seconds, pollers, 200)
     lines.append(during.line())
+    lines.append(
+        f"{'server DB connections, idle / waits':<36} {connections_before:6d} / {connections_waiting} "
+        f"(with {open_waits} waits open)"
+    )
     still_open = sum(not task.done() for task in waits)
     lines.append(f"{'waits still open after that':<36} {still_open:6d}")
     for connection in waiters + clients:
@@ -331,6 +357,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32, help="simultaneous client connections")
     parser.add_argument("--redis", action="store_true", help="Redis as broker and rate-limit store")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of /healthz and status")
+    parser.add_argument("--waits", type=int, default=1000, help="Prefer: wait clients open at once")
     args = parser.parse_args()
 
     url = os.environ.get("BENCH_API_DATABASE_URL", DEFAULT_URL)
@@ -360,7 +387,9 @@ def main() -> None:
     METER = CpuMeter(server.pid, url)
     try:
         asyncio.run(wait_for_server(base))
-        lines = asyncio.run(benchmarks(Target("127.0.0.1", port), data, args.seconds, args.concurrency, args.rounds))
+        lines = asyncio.run(
+            benchmarks(Target("127.0.0.1", port), data, args.seconds, args.concurrency, args.rounds, args.waits, url)
+        )
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
