@@ -6,6 +6,7 @@ The demo login is a customer, not an operator: operators are made with
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,8 @@ class Command(BaseCommand):
         saved = _credentials_file()
         if User.objects.filter(email=DEMO_EMAIL).exists():
             if saved.exists():
-                self.stdout.write(saved.read_text())
+                # The links follow this run's address (HOST and PORT may differ from the first run's).
+                self.stdout.write(re.sub(r"https?://[^/\s]+", base, saved.read_text()))
             self.stdout.write("Create more API keys at /api-keys/ after logging in.")
             return
         password = secrets.token_urlsafe(12)
