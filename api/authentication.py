@@ -18,6 +18,7 @@ from rest_framework import authentication
 
 from accounts.models import ApiKey, Organization
 from api import ratelimit
+from core import logcontext
 from core.errors import ApiError
 
 NO_KEY_MESSAGE = "No API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'."
@@ -69,6 +70,7 @@ def request_authenticate(request: Any) -> ApiKey:
         raise unauthenticated("authentication_failed", "The API key is invalid or has been revoked.")
     key, request.rate_limit = found
     request.organization = key.organization
+    logcontext.bind(organization=key.organization.public_id)  # the request's log records name it
     request.rate_limit.raise_if_exceeded()
     # Hostile input the guard found (api.guard), answered once the request is counted like any other.
     refused = getattr(request, "input_refused", None)

@@ -53,6 +53,19 @@ def json_logs() -> Iterator[JsonLines]:
 
 
 @pytest.mark.django_db
+def test_an_api_request_s_records_carry_its_key_s_organization(
+    api_key_a: tuple, org_a: Organization, json_logs: JsonLines
+) -> None:
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {api_key_a[1]}")
+    response = client.get("/api/v1/generations/gen_unknown", headers={"X-Request-Id": "req-api-7"})
+
+    assert response.status_code == 404
+    record = json_logs.about("Not Found: /api/v1/generations/gen_unknown")
+    assert record["request_id"] == "req-api-7"
+    assert record["organization"] == org_a.public_id
+
+
+@pytest.mark.django_db
 def test_a_page_s_records_carry_the_request_id_it_was_given_and_the_organization(
     web_alice: Client, org_a: Organization, json_logs: JsonLines
 ) -> None:
