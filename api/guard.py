@@ -23,7 +23,7 @@ import re
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.deprecation import MiddlewareMixin
 
 from api.errors import MACHINE_PATH_PREFIXES
@@ -129,10 +129,13 @@ def _carries_key(request: HttpRequest) -> bool:
 
 
 class InputGuardMiddleware(MiddlewareMixin):
-    """Applies `refusal` to the machine paths; web pages validate through their forms."""
+    """Applies `refusal` to the machine paths; web pages validate through their forms, but get a 404 for a
+    NUL byte or an unpaired surrogate in their address."""
 
     def process_request(self, request: HttpRequest) -> JsonResponse | None:
         if not request.path.startswith(MACHINE_PATH_PREFIXES):
+            if _BAD_CHARACTERS.search(request.path):
+                raise Http404("No such page.")  # no page's address or id holds one: the site's 404 page
             return None
         refused = refusal(request)
         if refused is None:

@@ -119,3 +119,9 @@ def test_web_pages_are_left_to_their_forms(client) -> None:
     """The guard covers the machine paths only: a page answers in HTML, never 5xx."""
     response = Client().get("/pricing/?q=%00")
     assert response.status_code == 200
+
+
+def test_a_nul_byte_in_a_page_address_is_the_site_s_404_page() -> None:
+    response = Client().get("/s/gen_%00x/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
