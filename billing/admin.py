@@ -108,7 +108,11 @@ class PriceRuleAdmin(admin.ModelAdmin):
 
     @admin.display(description="margin")
     def margin(self, obj: PriceRule) -> str:
-        return usd(obj.price_micros - obj.upstream_cost_micros)
+        margin = obj.price_micros - obj.upstream_cost_micros
+        if margin <= 0:
+            # A run at this price earns nothing or loses money upstream: flagged for the operator.
+            return format_html('<strong class="errornote">{} (no margin)</strong>', usd(margin))
+        return usd(margin)
 
 
 @admin.register(LedgerEntry)

@@ -345,3 +345,13 @@ def test_a_price_edited_in_dollars_is_what_the_next_job_costs(ops: Client, world
     rule.refresh_from_db()
     assert (rule.price_micros, rule.upstream_cost_micros) == (125_000, 70_000)
     assert create(world.org, "a paper boat").price_micros == 125_000
+
+
+def test_a_price_at_or_below_its_upstream_cost_is_flagged_in_the_price_list(ops: Client, world: World) -> None:
+    rule = PriceRule.objects.get(model="hailuo-02-fast", duration=6, resolution="512p", mode="")
+    page = ops.get(reverse("admin:billing_pricerule_changelist")).content.decode()
+    assert "(no margin)" not in page
+    PriceRule.objects.filter(pk=rule.pk).update(upstream_cost_micros=rule.price_micros + 10_000)
+    page = ops.get(reverse("admin:billing_pricerule_changelist")).content.decode()
+    assert page.count("(no margin)") == 1
+    assert "$-0.01" in page or "-$0.01" in page
