@@ -114,6 +114,7 @@ def prepare(env: dict[str, str]) -> dict[str, str]:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    call_command("createcachetable", verbosity=0)  # the shared cache when there is no Redis
     from accounts import services as accounts
     from billing.services import credits_grant
     from videogen.services.generations import generation_create
