@@ -9,10 +9,6 @@ with its video, charged exactly once, readable through either web process.
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,7 +23,7 @@ from django_q.models import OrmQ, Task
 
 from billing.models import LedgerEntry
 from tests.api.conftest import fund
-from tests.live import ROOT, database_url
+from tests.live import Processes, database_url, free_port, wait_healthy
 from videogen.media import probe_video
 from videogen.models import Generation, Status
 
@@ -50,50 +46,8 @@ def redis_url() -> str:
     return REDIS
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Fleet:
-    """Processes of one site, each in its own process group, logging to one file."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env = env
-        self.log = log
-        self.processes: dict[str, subprocess.Popen] = {}
-
-    def start(self, name: str, *command: str) -> None:
-        with self.log.open("ab") as log:
-            self.processes[name] = subprocess.Popen(
-                [sys.executable, *command],
-                cwd=ROOT,
-                env=self.env,
-                start_new_session=True,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def kill(self, name: str) -> None:
-        process = self.processes[name]
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
-
-    def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.terminate()
-        for name, process in self.processes.items():
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill(name)
-
-
 @pytest.fixture
-def fleet(redis_url: str, tmp_path: Path) -> Iterator[Fleet]:
+def fleet(redis_url: str, tmp_path: Path) -> Iterator[Processes]:
     env = {
         **os.environ,
         "DEBUG": "1",
@@ -111,25 +65,13 @@ def fleet(redis_url: str, tmp_path: Path) -> Iterator[Fleet]:
         "SUBMIT_STUCK_SECONDS": "5",
         "LOG_LEVEL": "WARNING",
     }
-    running = Fleet(env, tmp_path / "fleet.log")
+    running = Processes(env, tmp_path / "fleet.log")
     yield running
     running.stop()
     print(running.log.read_text(errors="replace")[-20000:])
 
 
-def wait_healthy(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, f"{url} did not start"
-        time.sleep(0.3)
-
-
-def test_two_web_processes_two_workers_and_two_pollers_share_one_database(fleet: Fleet, org_a, api_key_a) -> None:
+def test_two_web_processes_two_workers_and_two_pollers_share_one_database(fleet: Processes, org_a, api_key_a) -> None:
     fund(org_a, 10_000_000)
     ports = [free_port(), free_port()]
     # The address customers reach the site at (a load balancer would stand there): signed links point at it.

@@ -11,10 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -27,76 +23,43 @@ from django.core.management import call_command
 
 from billing.models import LedgerEntry
 from tests.api.conftest import fund
-from tests.live import ROOT, database_url
+from tests.live import Processes, database_url, free_port, wait_healthy
 from videogen.models import Generation, Status
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-class Site:
+class Site(Processes):
     """One web process (restartable), a task worker and a poller on the test database."""
 
     def __init__(self, tmp_path: Path) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = int(probe.getsockname()[1])
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = tmp_path / "site.log"
-        self.env = {
-            **os.environ,
-            "DEBUG": "1",
-            "VIDEOGEN_TESTING": "1",
-            "DATABASE_URL": database_url(),
-            "PUBLIC_BASE_URL": self.url,
-            "MEDIA_ROOT": str(settings.STORAGES["default"]["OPTIONS"]["location"]),
-            "SANDBOX_DIR": str(settings.SANDBOX_DIR),
-            "SANDBOX_ENABLED": "1",
-            "SANDBOX_LATENCY_SECONDS": "4",
-            "POLL_SWEEP_MS": "200",
-            "Q_WORKERS": "1",
-            "LOG_LEVEL": "WARNING",
-        }
-        self.processes: list[subprocess.Popen] = []
-        self.web: subprocess.Popen | None = None
-
-    def _start(self, *command: str) -> subprocess.Popen:
-        with self.log.open("ab") as log:
-            process = subprocess.Popen(
-                [sys.executable, *command], cwd=ROOT, env=self.env, start_new_session=True, stdout=log, stderr=log
-            )
-        self.processes.append(process)
-        return process
+        super().__init__(
+            {
+                **os.environ,
+                "DEBUG": "1",
+                "VIDEOGEN_TESTING": "1",
+                "DATABASE_URL": database_url(),
+                "PUBLIC_BASE_URL": self.url,
+                "MEDIA_ROOT": str(settings.STORAGES["default"]["OPTIONS"]["location"]),
+                "SANDBOX_DIR": str(settings.SANDBOX_DIR),
+                "SANDBOX_ENABLED": "1",
+                "SANDBOX_LATENCY_SECONDS": "4",
+                "POLL_SWEEP_MS": "200",
+                "Q_WORKERS": "1",
+                "LOG_LEVEL": "WARNING",
+            },
+            tmp_path / "site.log",
+        )
 
     def start_web(self) -> None:
-        self.web = self._start("-m", "uvicorn", "videogen.asgi:application", "--port", str(self.port))
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the web process did not start"
-            time.sleep(0.2)
-
-    def kill_web(self) -> None:
-        assert self.web is not None
-        os.killpg(self.web.pid, signal.SIGKILL)
-        self.web.wait(10)
+        self.start("web", "-m", "uvicorn", "videogen.asgi:application", "--port", str(self.port))
+        wait_healthy(self.url)
 
     def start_workers(self) -> None:
-        self._start("manage.py", "qcluster")
-        self._start("manage.py", "poll")
-
-    def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        self.start("worker", "manage.py", "qcluster")
+        self.start("poller", "manage.py", "poll")
 
 
 @pytest.fixture
@@ -147,7 +110,7 @@ def test_a_wait_cut_by_a_dead_server_keeps_its_job_and_its_idempotency_key(site:
     site.start_web()
     thread = in_background(lambda: httpx.post(f"{site.url}/api/v1/generations", headers=headers, json=body, timeout=90))
     [job] = wait_for_job(org_a, 1)
-    site.kill_web()  # mid-wait: the client gets nothing
+    site.kill("web")  # mid-wait: the client gets nothing
     thread.join(10)
     assert Generation.objects.get(pk=job.pk).status == Status.QUEUED  # nothing ran it yet
 
@@ -181,7 +144,7 @@ def test_a_synchronous_segmind_request_cut_by_a_dead_server_still_delivers_its_v
     )
     thread = in_background(send)
     [job] = wait_for_job(org_a, 1)
-    site.kill_web()
+    site.kill("web")
     thread.join(10)
 
     # Nobody is left to cancel it: the job runs to the end, its video stored and charged once,
