@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +16,7 @@ from billing.selectors import balance_get
 from billing.services import credits_grant
 from tests.emulators.aimlapi import AimlApiEmulator
 from tests.emulators.media import make_mp4
-from tests.live import ROOT, database_url
+from tests.live import Processes, database_url
 from tests.videogen.test_pipeline import png_data_url
 from videogen.media import probe_video
 from videogen.models import Generation, ProviderRoute, Status
@@ -30,45 +27,17 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(tran
 EMULATOR_KEY = "sk-emulated-e2e-4b1d"
 
 
-class Worker:
-    """`manage.py qcluster` and `manage.py poll`, each in its own process group, pointed at the test database."""
+class Worker(Processes):
+    """`manage.py qcluster` and `manage.py poll` on the test database (tests.live.Processes)."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env = env
-        self.log = log
-        self.processes: list[subprocess.Popen] = []
+    def start_both(self) -> None:
+        self.start("qcluster", "manage.py", "qcluster")
+        self.start("poll", "manage.py", "poll")
 
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.processes = [
-                subprocess.Popen(
-                    [sys.executable, "manage.py", command],
-                    cwd=ROOT,
-                    env=self.env,
-                    start_new_session=True,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-                for command in ("qcluster", "poll")
-            ]
-
-    def kill(self) -> None:
+    def kill_both(self) -> None:
         """SIGKILL the cluster, every worker process it spawned and the poller: no cleanup runs."""
-        for process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(10)
-
-    def stop(self) -> None:
-        """SIGTERM the leaders: qcluster stops its own children (and hangs when they get SIGTERM too)."""
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        for name in list(self.running):
+            self.kill(name)
 
 
 @pytest.fixture
@@ -132,7 +101,7 @@ def test_worker_runs_jobs_to_the_end_and_charges_only_success(org_a, worker: Wor
     tall = create(org_a, "a tower", model="hailuo-02", resolution="1080p")
     failed = create(org_a, "sandbox:fail")
     hung = create(org_a, "sandbox:hang")
-    worker.start()
+    worker.start_both()
 
     jobs = {job.pk: job for job in wait_final([ok.pk, tall.pk, failed.pk, hung.pk])}
 
@@ -161,7 +130,7 @@ def test_a_submit_error_on_the_first_route_falls_back_to_the_second(org_a, worke
         ProviderRoute.objects.filter(model="hailuo-02", provider__name="sandbox").update(priority=1)
         ProviderRoute.objects.filter(model="hailuo-02", provider__name="aimlapi").update(priority=2)
         job = create(org_a, "sandbox:error on the first route", model="hailuo-02")
-        worker.start()
+        worker.start_both()
         (done,) = wait_final([job.pk], timeout=90)
     assert done.status == Status.SUCCEEDED, done.failure_message
     assert done.provider == "aimlapi"
@@ -174,16 +143,16 @@ def test_jobs_survive_a_worker_killed_mid_flight(org_a, worker: Worker) -> None:
     credits_grant(organization=org_a, amount_micros=5_000_000, kind="grant", idempotency_key="e2e-crash")
     prompts = ["a calm lake", "sandbox:fail now", "city lights", "a forest path", "snow falling", "waves"]
     ids = [create(org_a, prompt).pk for prompt in prompts]
-    worker.start()
+    worker.start_both()
     deadline = time.monotonic() + 60
     while not Generation.objects.filter(pk__in=ids, status__in=["submitting", "running"]).exists():
         assert time.monotonic() < deadline, "no job started"
         time.sleep(0.2)
-    worker.kill()
+    worker.kill_both()
     in_flight = Generation.objects.filter(pk__in=ids, status__in=["queued", "submitting", "running"]).count()
     assert in_flight > 0, "the worker finished everything before it was killed; nothing was tested"
 
-    worker.start()
+    worker.start_both()
     jobs = wait_final(ids)
 
     statuses = {job.input["prompt"]: job.status for job in jobs}
