@@ -103,7 +103,7 @@ def test_a_task_that_fails_in_the_worker_reaches_sentry_with_its_name(tmp_path: 
         )
         worker = Worker(env, tmp_path / "worker.log")
         async_task("math.sqrt", -1, task_name="a-failing-task")
-        worker.start()
+        worker.start("qcluster", "manage.py", "qcluster")
         try:
             _, envelope = sentry.wait_for(b"math.sqrt", timeout=60)
         finally:

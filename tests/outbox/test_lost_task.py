@@ -107,7 +107,7 @@ def test_an_email_whose_worker_is_killed_mid_send_goes_out_exactly_once(
     with SmtpServer(mode="stall") as smtp:
         env = redis_env(queue_name, smtp)
         first = Worker(env, tmp_path / "first-worker.log")
-        first.start()
+        first.start("qcluster", "manage.py", "qcluster")
         try:
             # The web process: its change crosses the low-balance threshold; the email is recorded in
             # that transaction and its task pushed to Redis when it commits.
@@ -124,7 +124,7 @@ def test_an_email_whose_worker_is_killed_mid_send_goes_out_exactly_once(
                 "the worker to take the email and stall talking to the SMTP server",
                 timeout=60,
             )
-            first.kill()
+            first.kill("qcluster")
         finally:
             first.stop()
         print(first.log.read_text(errors="replace")[-5000:])
@@ -137,7 +137,7 @@ def test_an_email_whose_worker_is_killed_mid_send_goes_out_exactly_once(
         smtp.mode = "accept"
         wait_for(lambda: timezone.now() > email.next_attempt_at, "the dead attempt's lease to run out", timeout=30)
         second = Worker(env, tmp_path / "second-worker.log")
-        second.start()
+        second.start("qcluster", "manage.py", "qcluster")
         try:
             # The cluster runs its schedules every 30 seconds: the sweep finds the email due.
             wait_for(
