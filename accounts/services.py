@@ -13,8 +13,9 @@ from datetime import timedelta
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -28,6 +29,9 @@ KEY_PREFIX = "hs_"
 KEY_DISPLAY_CHARS = 10
 INVITATION_TTL = timedelta(days=7)
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# How long an active key found stays in the shared cache (changes replace it at once: api_keys_forget).
+KEY_CACHE_SECONDS = 60
+TOMBSTONE = "forgotten"
 
 
 class AccountError(Exception):
@@ -341,7 +345,9 @@ def api_key_create(*, organization: Organization, name: str, created_by: User) -
 
 
 def api_key_revoke(*, api_key: ApiKey) -> None:
-    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    keys = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True)
+    api_keys_forget(keys)
+    keys.update(revoked_at=timezone.now())
 
 
 def api_key_revoke_as(*, actor: Membership, api_key: ApiKey) -> None:
@@ -356,6 +362,7 @@ def api_keys_revoke_created_by(*, user: User, organization: Organization | None 
     keys = ApiKey.objects.filter(created_by=user, revoked_at__isnull=True)
     if organization is not None:
         keys = keys.filter(organization=organization)
+    api_keys_forget(keys)
     return keys.update(revoked_at=timezone.now())
 
 
@@ -372,31 +379,75 @@ def api_key_authenticate(raw: str) -> ApiKey | None:
     Every API surface authenticates here. A key answers only while its creator
     is still a member of its organization; the creator's role is read in the
     same statement (`creator_role`, see accounts.selectors.api_key_role).
+
+    An active key found is kept in the shared cache for KEY_CACHE_SECONDS, so
+    most requests skip the query. Anything that could change the answer
+    (revoking or deleting the key, changing or removing a membership,
+    changing the organization) replaces the entries of the keys it concerns
+    with a tombstone (`api_keys_forget`); a tombstone is never overwritten
+    by a lookup that raced with the change, so a key stops working the
+    moment the change commits.
     """
     key_hash = api_key_hash(raw)
     if key_hash is None:
         return None
-    key = (
-        ApiKey.objects.select_related("organization")
-        .filter(
-            key_hash=key_hash,
-            revoked_at__isnull=True,
-            created_by__memberships__organization=F("organization"),
-        )
-        .annotate(creator_role=F("created_by__memberships__role"))
-        .first()
-    )
+    name, used = _key_cache_name(key_hash), _key_used_name(key_hash)
+    found = cache.get_many([name, used])  # one round trip, whatever the cache
+    cached = found.get(name)
+    key = cached if isinstance(cached, ApiKey) else None
     if key is None:
-        return None
-    api_key_used(key)
+        key = (
+            ApiKey.objects.select_related("organization")
+            .filter(
+                key_hash=key_hash,
+                revoked_at__isnull=True,
+                created_by__memberships__organization=F("organization"),
+            )
+            .annotate(creator_role=F("created_by__memberships__role"))
+            .first()
+        )
+        if key is None:
+            return None
+        if cached is None:
+            cache.add(name, key, KEY_CACHE_SECONDS)  # never over a tombstone: `add` only fills an empty slot
+    if used not in found:
+        api_key_used(key)
     return key
+
+
+def _key_cache_name(key_hash: str) -> str:
+    return f"api-key:{key_hash}"
+
+
+def _key_used_name(key_hash: str) -> str:
+    return f"api-key-used:{key_hash}"
+
+
+def api_keys_forget(keys: QuerySet[ApiKey]) -> None:
+    """Make the next request with each of these keys read it from the database (after any change to it)."""
+    _hashes_forget(list(keys.values_list("key_hash", flat=True)))
+
+
+def api_key_hash_forget(key_hash: str) -> None:
+    """`api_keys_forget` for one key, by its hash (for a key whose row is already gone)."""
+    _hashes_forget([key_hash])
+
+
+def _hashes_forget(hashes: list[str]) -> None:
+    if not hashes:
+        return
+
+    def forget() -> None:
+        cache.set_many({_key_cache_name(key_hash): TOMBSTONE for key_hash in hashes}, KEY_CACHE_SECONDS)
+
+    forget()  # now, for the requests that read before the change commits
+    transaction.on_commit(forget)  # and again once it has, in case one cached the old row in between
 
 
 def api_key_used(key: ApiKey) -> None:
     """Record that the key authenticated a request, at most once a minute (one write, not one per request)."""
+    if not cache.add(_key_used_name(key.key_hash), True, int(LAST_USED_RESOLUTION.total_seconds())):
+        return  # recorded less than a minute ago, by this process or another
     now = timezone.now()
-    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-        ApiKey.objects.filter(pk=key.pk).filter(
-            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
-        ).update(last_used_at=now)
-        key.last_used_at = now
+    ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    key.last_used_at = now
