@@ -136,8 +136,8 @@ def prepare(env: dict[str, str]) -> dict[str, str]:
     except TypeError:  # before keys recorded their creator
         _, raw = accounts.api_key_create(organization=org, name="bench")
     params = {"prompt": "a slow pan over a harbour", "duration": 6}
-    job = generation_create(organization=org, model="hailuo-02-fast", params=params)
-    hang = generation_create(organization=org, model="hailuo-02-fast", params={**params, "prompt": "sandbox:hang"})
+    job = generation_create(organization=org, model="hailuo-02", params=params)
+    hang = generation_create(organization=org, model="hailuo-02", params={**params, "prompt": "sandbox:hang"})
     from django.db import connections
 
     connections.close_all()
@@ -323,7 +323,7 @@ async def benchmarks(
         f"{'ratio status / healthz':<36} {statistics.median(ratios):6.2f}   (median of {rounds} rounds: {each})",
     ]
 
-    body = {"model": "hailuo-02-fast", "input": {"prompt": "a lighthouse at dusk", "duration": 6}}
+    body = {"model": "hailuo-02", "input": {"prompt": "a lighthouse at dusk", "duration": 6}}
     create_request = target.request("POST", "/api/v1/generations", auth, body)
     lines.append((await load("POST /api/v1/generations", create_request, seconds, clients, 201)).line())
 

@@ -12,6 +12,28 @@ from billing.money import usd_string
 from videogen.models import Generation, Status
 from videogen.services.files import signed_url
 
+# The columns `generation_to_dict` reads: a status read loads only these.
+GENERATION_FIELDS = (
+    "public_id",
+    "status",
+    "model",
+    "input",
+    "failure_code",
+    "failure_message",
+    "price_micros",
+    "metadata",
+    "created_at",
+    "started_at",
+    "completed_at",
+    "video",
+    "poster",
+    "output_deleted_at",
+    "output_duration_s",
+    "output_width",
+    "output_height",
+    "output_bytes",
+)
+
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None

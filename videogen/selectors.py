@@ -13,11 +13,13 @@ def generations_list(organization: Organization) -> QuerySet[Generation]:
     return Generation.objects.filter(organization=organization).order_by("-created_at", "-pk")
 
 
-def generation_get(organization: Organization, public_id: str) -> Generation:
-    generation = Generation.objects.filter(organization=organization, public_id=public_id).first()
-    if generation is None:
-        raise Http404("No such generation.")
-    return generation
+def generation_get(organization: Organization, public_id: str, *, fields: tuple[str, ...] = ()) -> Generation:
+    """One of the organization's jobs (404 otherwise); with `fields`, only those columns are loaded."""
+    jobs = Generation.objects.filter(organization=organization, public_id=public_id)
+    try:
+        return (jobs.only(*fields) if fields else jobs).get()
+    except Generation.DoesNotExist:
+        raise Http404("No such generation.") from None
 
 
 def upload_get(organization: Organization, public_id: str) -> Upload:

@@ -44,7 +44,7 @@ from videogen.api.parsing import invalid, media_type, prefer_wait, unstorable_fi
 from videogen.api.schema import IDEMPOTENCY_KEY, NOT_FOUND, PREFER, TOO_MANY, UNAUTHORIZED, error_response
 from videogen.media import MAX_IMAGE_BYTES
 from videogen.models import ACTIVE_STATUSES, Generation, Source, Status, Upload
-from videogen.presenters import generation_to_dict
+from videogen.presenters import GENERATION_FIELDS, generation_to_dict
 from videogen.services.files import signed_url
 from videogen.services.generations import generation_cancel, generation_create
 from videogen.services.uploads import upload_create
@@ -284,10 +284,10 @@ class GenerationsView(ApiView):
 # --- One generation -----------------------------------------------------------------
 
 
-def _generation(request: ApiRequest, public_id: str) -> Generation:
+def _generation(request: ApiRequest, public_id: str, fields: tuple[str, ...] = ()) -> Generation:
     if unstorable_field(public_id) is not None:
         raise Http404("No such generation.")  # no id has such characters
-    return selectors.generation_get(request.organization, public_id)
+    return selectors.generation_get(request.organization, public_id, fields=fields)
 
 
 class GenerationView(ApiView):
@@ -301,7 +301,7 @@ class GenerationView(ApiView):
         tags=["generations"],
     )
     def get(self, request: ApiRequest, generation_id: str) -> Response:
-        return Response(generation_to_dict(_generation(request, generation_id)))
+        return Response(generation_to_dict(_generation(request, generation_id, GENERATION_FIELDS)))
 
 
 class GenerationCancelView(ApiView):
@@ -351,7 +351,7 @@ def _serve(view: Callable[..., HttpResponseBase], request: HttpRequest, kwargs: 
 
 
 def _job_now(public_id: str) -> dict[str, Any]:
-    return generation_to_dict(Generation.objects.get(public_id=public_id))
+    return generation_to_dict(Generation.objects.only(*GENERATION_FIELDS).get(public_id=public_id))
 
 
 def _waiting(view_class: type[ApiView], method: str) -> Callable[..., Coroutine[Any, Any, HttpResponseBase]]:
