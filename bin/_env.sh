@@ -17,4 +17,15 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install --quiet -r requirements-dev.lock
   echo "$want" > "$stamp"
 fi
+# Our own Python client (clients/python: the `hailuo` package, CLI and MCP server), installed editable from
+# this checkout. Reinstalled when its pyproject.toml changes, or when the environment points at another checkout.
+client_stamp=.venv/.hailuo-client.sha256
+if [ -f clients/python/pyproject.toml ]; then
+  want_client="$( (sha256sum clients/python/pyproject.toml; echo "$ROOT") | sha256sum | cut -d' ' -f1)"
+  if [ "$(cat "$client_stamp" 2>/dev/null)" != "$want_client" ]; then
+    echo "Installing the hailuo client package from clients/python ..."
+    .venv/bin/python -m pip install --quiet --no-deps -e clients/python
+    echo "$want_client" > "$client_stamp"
+  fi
+fi
 export DEBUG="${DEBUG:-1}"

@@ -1,0 +1,5 @@
+"""`python -m hailuo`: the `hailuo` command."""
+
+from hailuo.cli import run
+
+run()
