@@ -1,4 +1,4 @@
-"""The MCP server started over stdio as an assistant starts it, driven with mcp's own client to a finished video."""
+"""The MCP server started over stdio as an assistant starts it (`hailuo mcp`), driven with mcp's client to a video."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def _result(result: Any) -> dict[str, Any]:
 
 async def _session_run(key: str, base_url: str, frame: Path, out: Path, errlog: Path) -> dict[str, Any]:
     params = StdioServerParameters(
-        command=sys.executable, args=["-m", "hailuo.mcp"], env=client_env(key, base_url), cwd=str(out.parent)
+        command=sys.executable, args=["-m", "hailuo", "mcp"], env=client_env(key, base_url), cwd=str(out.parent)
     )
     seen: dict[str, Any] = {"progress": []}
 

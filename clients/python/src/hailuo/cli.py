@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,8 +66,15 @@ def _print_json(data: Any) -> None:
 # --- Commands ------------------------------------------------------------------------------------------
 
 
+def _metadata_item(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r}: give KEY=VALUE")
+    return key, value
+
+
 def cmd_generate(client: Client, args: argparse.Namespace) -> int:
-    metadata = dict(item.split("=", 1) for item in args.metadata or [])
+    metadata = dict(args.metadata or [])
     job = client.generations.create(
         model=args.model,
         prompt=args.prompt,
@@ -188,9 +196,11 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--image", help="first frame: a local file, an http(s) URL or an upload id")
     generate.add_argument("--last-image", help="last frame, likewise (where the model takes one)")
     generate.add_argument("--duration", type=int, help="seconds (6 or 10, by model)")
-    generate.add_argument("--resolution", help="e.g. 512P, 768P, 1080P (by model)")
-    generate.add_argument("--mode", help="minimax-hailuo-2 only: std or pro")
-    generate.add_argument("--metadata", action="append", metavar="KEY=VALUE", help="kept with the job; repeatable")
+    generate.add_argument("--resolution", help="512p, 768p or 1080p (by model)")
+    generate.add_argument("--mode", help="minimax-hailuo-2 only: standard or pro")
+    generate.add_argument(
+        "--metadata", action="append", type=_metadata_item, metavar="KEY=VALUE", help="kept with the job; repeatable"
+    )
     generate.add_argument("-o", "--output", help="file or folder to save the MP4 to (default: ./<id>.mp4)")
     generate.add_argument("--no-wait", action="store_true", help="print the id and return at once")
     generate.add_argument("--timeout", type=float, default=1800, help="seconds to wait at most (default 1800)")
@@ -241,11 +251,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "mcp":
         return cmd_mcp(None, args)
-    try:
-        client = Client(base_url=args.base_url)
-    except HailuoError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    if not os.environ.get("HAILUO_API_KEY"):
+        print("error: set HAILUO_API_KEY to an API key (made on the API keys page of your account)", file=sys.stderr)
         return EXIT_USAGE
+    client = Client(base_url=args.base_url)
     try:
         with client:
             code: int = args.run(client, args)
