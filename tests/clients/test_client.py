@@ -26,6 +26,14 @@ from videogen.models import Generation
 pytestmark = [LIVE]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_limits() -> Iterator[None]:
+    """Organization limits are cached per process for a few seconds; the live server shares this process."""
+    ratelimit.limits_cache_clear()
+    yield
+    ratelimit.limits_cache_clear()
+
+
 def _client(key: str, live: str, **kwargs: Any) -> hailuo.Client:
     return hailuo.Client(key, base_url=live, **kwargs)
 
