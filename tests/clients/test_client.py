@@ -7,6 +7,7 @@ import http.server
 import threading
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,18 @@ def test_errors_carry_status_code_and_field(live: str, key_a: str) -> None:
     nowhere = hailuo.Client("k", base_url="http://127.0.0.1:9", max_retries=1)  # nothing listens on port 9
     with pytest.raises(hailuo.APIConnectionError), nowhere:
         nowhere.balance()
+
+
+def test_not_enough_credit_is_a_402_carrying_the_price_and_what_is_available(live: str, api_key_b: tuple) -> None:
+    # Carol's workspace has only the sign-up credit ($1.00); a 10 s hailuo-02 run costs $0.56.
+    with _client(api_key_b[1], live) as client:
+        first = client.generations.create(model="hailuo-02", prompt="sandbox:hang a storm", duration=10)
+        with pytest.raises(hailuo.InsufficientCreditsError) as short:
+            client.generations.create(model="hailuo-02", prompt="another storm", duration=10)
+        client.generations.cancel(first.id)
+        assert client.balance().available == Decimal("1.00")
+    assert short.value.status == 402 and short.value.code == "insufficient_credits"
+    assert (short.value.details["price"], short.value.details["available"]) == ("0.56", "0.44")
 
 
 def test_a_create_refused_for_running_jobs_is_retried_after_retry_after_and_succeeds(

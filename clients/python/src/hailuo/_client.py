@@ -41,9 +41,11 @@ STALE_LINK = (401, 403, 404, 410)
 
 
 def _target(path: PathLike, generation: Generation) -> Path:
+    """Where a video goes: `path`, or `<id>.mp4` in it when it is a folder (made if missing)."""
     target = Path(path)
-    if target.is_dir():
+    if target.is_dir() or str(path).endswith(("/", os.sep)):
         target = target / f"{generation.id}.mp4"
+    target.parent.mkdir(parents=True, exist_ok=True)
     return target
 
 
@@ -445,7 +447,7 @@ class AsyncGenerations:
     async def _image(self, image: ImageInput | None) -> str | None:
         reference = image_reference(image)
         if isinstance(reference, tuple):
-            return (await self.upload(image if image is not None else b"")).id
+            return Upload.from_dict(await self._client.request("POST", "uploads", files={"file": reference})).id
         return reference
 
     async def create(
