@@ -49,6 +49,7 @@ class Source(models.TextChoices):
     SEGMIND = "segmind"
     AIMLAPI = "aimlapi"
     ATLASCLOUD = "atlascloud"
+    REPLICATE = "replicate"
 
 
 class Upload(models.Model):

@@ -145,7 +145,7 @@ def _target(delivery: Delivery, now: datetime) -> tuple[str, list[str]] | None:
 
 def _post(claimed: Claimed) -> Answer:
     event = claimed.delivery.event
-    body = signing.event_body(event)
+    body = signing.delivery_body(claimed.delivery)
     timestamp = int(timezone.now().timestamp())
     headers = signing.signed_headers(claimed.secrets, event.public_id, timestamp, body)
     try:

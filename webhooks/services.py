@@ -47,7 +47,13 @@ EMAILED_EVENT_TYPES = frozenset({EventType.CREDITS_INSUFFICIENT, EventType.CREDI
 
 
 def event_record(
-    organization: Organization, type: str, data: dict[str, Any], *, dedupe_key: str, job_webhook_url: str = ""
+    organization: Organization,
+    type: str,
+    data: dict[str, Any],
+    *,
+    dedupe_key: str,
+    job_webhook_url: str = "",
+    job_webhook_body: dict[str, Any] | None = None,
 ) -> Event | None:
     """Record an event once and queue its webhook deliveries; a second call with the same dedupe_key returns None.
 
@@ -55,6 +61,8 @@ def event_record(
     the event, its deliveries and the change commit or roll back together.
     `job_webhook_url` is the job's own webhook, for a generation event the job
     asked to receive: it gets a delivery too, signed with the job secret.
+    `job_webhook_body`, when given, is what that delivery sends instead of
+    the event (the job's API has its own webhook shape).
     """
     with transaction.atomic():
         try:
@@ -62,7 +70,7 @@ def event_record(
                 event = Event.objects.create(organization=organization, type=type, data=data, dedupe_key=dedupe_key)
         except IntegrityError:
             return None
-        deliveries = _fan_out(event, job_webhook_url)
+        deliveries = _fan_out(event, job_webhook_url, job_webhook_body)
         ids = [d.pk for d in deliveries]
         if ids:
             transaction.on_commit(lambda: deliveries_enqueue(ids))
@@ -71,17 +79,22 @@ def event_record(
     return event
 
 
-def _fan_out(event: Event, job_url: str) -> list[Delivery]:
+def _fan_out(event: Event, job_url: str, job_body: dict[str, Any] | None = None) -> list[Delivery]:
     endpoints = WebhookEndpoint.objects.filter(organization_id=event.organization_id, enabled=True)
     deliveries = [_delivery_create(event, endpoint=e) for e in endpoints if e.subscribes_to(event.type)]
     if job_url:
         job_secret_ensure(event.organization)
-        deliveries.append(_delivery_create(event, url=job_url))
+        deliveries.append(_delivery_create(event, url=job_url, body=job_body))
     return deliveries
 
 
 def _delivery_create(
-    event: Event, *, endpoint: WebhookEndpoint | None = None, url: str = "", replay_of: Delivery | None = None
+    event: Event,
+    *,
+    endpoint: WebhookEndpoint | None = None,
+    url: str = "",
+    body: dict[str, Any] | None = None,
+    replay_of: Delivery | None = None,
 ) -> Delivery:
     now = timezone.now()
     return Delivery.objects.create(
@@ -89,6 +102,7 @@ def _delivery_create(
         event=event,
         endpoint=endpoint,
         url=endpoint.url if endpoint else url,
+        body=body,
         replay_of=replay_of,
         next_attempt_at=now + FIRST_ATTEMPT_SAFETY_NET,
         created_at=now,
@@ -291,7 +305,11 @@ def delivery_replay(*, delivery: Delivery) -> Delivery:
         raise WebhookError(None, "endpoint_disabled", "This endpoint is disabled; enable it before replaying.")
     with transaction.atomic():
         replay = _delivery_create(
-            delivery.event, endpoint=delivery.endpoint, url=delivery.url, replay_of=delivery.replay_of or delivery
+            delivery.event,
+            endpoint=delivery.endpoint,
+            url=delivery.url,
+            body=delivery.body,
+            replay_of=delivery.replay_of or delivery,
         )
         transaction.on_commit(lambda: deliveries_enqueue([replay.pk]))
     return replay

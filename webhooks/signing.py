@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
-from webhooks.models import Event
+from webhooks.models import Delivery, Event
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a format prefix, not a secret)
 SECRET_BYTES = 32
@@ -45,6 +45,18 @@ def event_payload(event: Event) -> dict[str, Any]:
 def event_body(event: Event) -> bytes:
     """The exact bytes we send and sign; the same for every attempt of the event."""
     return json.dumps(event_payload(event), separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def delivery_payload(delivery: Delivery) -> Any:
+    """What a delivery sends: its own body when it has one (a job webhook in another API's shape), else the event."""
+    return delivery.body if delivery.body is not None else event_payload(delivery.event)
+
+
+def delivery_body(delivery: Delivery) -> bytes:
+    """The exact bytes a delivery sends and signs; the same for every attempt and replay."""
+    if delivery.body is None:
+        return event_body(delivery.event)
+    return json.dumps(delivery.body, separators=(",", ":"), ensure_ascii=True).encode()
 
 
 def signed_headers(secrets_in_use: Iterable[str], msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:

@@ -178,7 +178,7 @@ def delivery_detail(request: MemberRequest, public_id: str) -> HttpResponse:
     context = {
         "delivery": delivery,
         "attempts": selectors.delivery_attempts(delivery),
-        "payload": json.dumps(signing.event_payload(delivery.event), indent=2),
+        "payload": json.dumps(signing.delivery_payload(delivery), indent=2),
         "can_manage": can(request.membership.role, Action.WEBHOOKS_MANAGE),
     }
     return render(request, "webhooks/delivery.html", context)

@@ -201,11 +201,11 @@ def key_check(request: HttpRequest) -> ApiKey:
     return key
 
 
-def authenticate(request: HttpRequest) -> ApiKey:
-    """The request's key (see `key_check`), allowed by its role to do what the method does (403 otherwise)."""
+def authenticate(request: HttpRequest, action: Action | None = None) -> ApiKey:
+    """The request's key (see `key_check`), allowed by its role to do `action` (by default what the method does)."""
     key = getattr(request, "api_key", None) or key_check(request)
     try:
-        action_require(key, METHOD_ACTIONS.get(request.method or "", Action.GENERATE))
+        action_require(key, action or METHOD_ACTIONS.get(request.method or "", Action.GENERATE))
     except ApiError as exc:
         raise _compat_error(exc) from None
     return key
@@ -250,6 +250,8 @@ def job_create(
     params: dict[str, Any],
     source: str,
     renames: dict[str, str] | None = None,
+    webhook_url: str = "",
+    webhook_events: list[str] | None = None,
 ) -> Generation:
     """Accept a job exactly as the native API does (validation, price, hold, running jobs), or raise CompatError."""
     params = {name: own_upload(api_key, value) for name, value in params.items()}
@@ -261,6 +263,8 @@ def job_create(
             params=params,
             source=source,
             api_key=api_key,
+            webhook_url=webhook_url,
+            webhook_events=webhook_events,
             max_running=limits.max_running_jobs,
         )
     except ParamError as exc:

@@ -1,4 +1,4 @@
-"""Provider-compatible endpoints (Segmind, AIML API, Atlas Cloud), mounted at the site root.
+"""Provider-compatible endpoints (Segmind, AIML API, Atlas Cloud, Replicate), mounted at the site root.
 
 The paths are the providers' own, so a client changes only its host and key.
 """
@@ -7,9 +7,27 @@ from __future__ import annotations
 
 from django.urls import path
 
-from videogen.compat import aimlapi, atlascloud, segmind
+from videogen.compat import aimlapi, atlascloud, replicate, segmind
 
 urlpatterns = [
+    # Replicate (before Segmind's v1/<slug>, which would take v1/predictions and v1/models)
+    path("v1/predictions", replicate.predictions, name="compat-replicate-predictions"),
+    path("v1/predictions/<str:prediction_id>", replicate.prediction, name="compat-replicate-prediction"),
+    path("v1/predictions/<str:prediction_id>/cancel", replicate.prediction_cancel, name="compat-replicate-cancel"),
+    path("v1/models", replicate.models, name="compat-replicate-models"),
+    path("v1/models/<str:owner>/<str:name>", replicate.model, name="compat-replicate-model"),
+    path(
+        "v1/models/<str:owner>/<str:name>/predictions",
+        replicate.model_predictions,
+        name="compat-replicate-model-predictions",
+    ),
+    path("v1/models/<str:owner>/<str:name>/versions", replicate.model_versions, name="compat-replicate-versions"),
+    path(
+        "v1/models/<str:owner>/<str:name>/versions/<str:version_id>",
+        replicate.model_version,
+        name="compat-replicate-version",
+    ),
+    path("v1/webhooks/default/secret", replicate.webhook_secret, name="compat-replicate-webhook-secret"),
     # Segmind
     path("v1/<str:slug>", segmind.run_sync, name="compat-segmind-run"),
     path("v2/requests/<str:request_id>/status", segmind.request_status, name="compat-segmind-status"),

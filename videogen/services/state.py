@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from billing.money import usd_string
 from billing.services import hold_capture, hold_release
-from videogen.models import ACTIVE_STATUSES, Generation, Status, Transition
+from videogen.models import ACTIVE_STATUSES, Generation, Source, Status, Transition
 from webhooks.services import event_record
 
 FINAL_EVENTS: dict[str, str] = {
@@ -46,8 +47,22 @@ def generation_event(generation: Generation, type: str, extra: dict[str, Any] | 
     data = {"generation": generation_to_dict(generation), **(extra or {})}
     job_url = generation.webhook_url if type in (generation.webhook_events or []) else ""
     event_record(
-        generation.organization, type, data, dedupe_key=f"{generation.public_id}:{type}", job_webhook_url=job_url
+        generation.organization,
+        type,
+        data,
+        dedupe_key=f"{generation.public_id}:{type}",
+        job_webhook_url=job_url,
+        job_webhook_body=_job_webhook_body(generation) if job_url else None,
     )
+
+
+def _job_webhook_body(generation: Generation) -> dict[str, Any] | None:
+    """What the job's own webhook receives when the API it came through has its own shape; None: the event."""
+    if generation.source == Source.REPLICATE:
+        from videogen.compat.replicate import prediction_to_dict
+
+        return prediction_to_dict(generation, settings.PUBLIC_BASE_URL.rstrip("/"))
+    return None
 
 
 def finish_unpaid(generation: Generation, to: str, *, code: str, message: str) -> bool:
