@@ -28,7 +28,9 @@ Statuses: queued and submitting read `starting`, running `processing`, then
 `succeeded`, `failed` (timed out too) or `canceled`. A `Prefer: wait` answer
 for a job still running reads `starting`: Replicate answers so when the wait
 runs out, and the package's `run()` takes anything else as final (it would
-return no output for a video still rendering).
+return no output for a video still rendering). A prediction's `input` is
+the job's parameters as accepted: defaults filled in, images as the upload
+ids we keep them under; `logs` is empty (we keep none).
 
 Errors are RFC 7807 problem details, `{"title", "detail", "status"}` as
 `application/problem+json` (the package raises them as `ReplicateError`):
