@@ -61,12 +61,12 @@ def test_run_returns_the_video_of_the_requested_length(client: replicate.Client,
     assert balance_get(org_a).balance_micros == before - generation.price_micros
 
 
-def test_the_environment_variable_points_the_module_level_run_at_us(
+def test_the_environment_variables_alone_point_a_client_at_us(
     live: str, key_a: str, frames, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("REPLICATE_BASE_URL", live)
     monkeypatch.setenv("REPLICATE_API_TOKEN", key_a)
-    fresh = replicate.Client()  # what `replicate.run` uses, made after the variables are set
+    fresh = replicate.Client()  # no arguments, like the module-level `replicate.run`'s client
 
     output = fresh.run(
         "minimax/hailuo-2.3-fast", input={"prompt": "steam over tea", "first_frame_image": frames.first, "duration": 10}
