@@ -50,6 +50,7 @@ class Source(models.TextChoices):
     AIMLAPI = "aimlapi"
     ATLASCLOUD = "atlascloud"
     REPLICATE = "replicate"
+    FAL = "fal"
 
 
 class Upload(models.Model):

@@ -158,7 +158,7 @@ class Delivery(models.Model):
     # A job's webhook URL; for an endpoint, its URL when the delivery was made (it follows later edits).
     url = models.CharField(max_length=2000)
     # What a job's own webhook receives instead of the event envelope, when the API the job came through
-    # has its own webhook shape (Replicate's prediction object); null sends the event as it is.
+    # has its own webhook shape (Replicate's prediction object, fal's webhook payload); null sends the event as it is.
     body = models.JSONField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempt_count = models.PositiveSmallIntegerField(default=0)

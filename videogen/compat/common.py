@@ -1,10 +1,10 @@
 """What the provider-compatible endpoints share: keys, jobs, waiting, links and errors.
 
-Each provider module (segmind, aimlapi, atlascloud) only translates: it turns
-the provider's request into our model and parameters, calls the same
-`generation_create` the native API calls, and renders our job (through
-`generation_to_dict`) in the provider's words. Refusals travel as
-`CompatError` with a neutral kind; each module renders them in its
+Each provider module (segmind, aimlapi, atlascloud, replicate, fal) only
+translates: it turns the provider's request into our model and parameters,
+calls the same `generation_create` the native API calls, and renders our
+job (through `generation_to_dict`) in the provider's words. Refusals travel
+as `CompatError` with a neutral kind; each module renders them in its
 provider's error style and status codes.
 """
 

@@ -1,4 +1,4 @@
-"""Provider-compatible endpoints (Segmind, AIML API, Atlas Cloud, Replicate), mounted at the site root.
+"""Provider-compatible endpoints (Segmind, AIML API, Atlas Cloud, Replicate, fal), mounted at the site root.
 
 The paths are the providers' own, so a client changes only its host and key.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from videogen.compat import aimlapi, atlascloud, replicate, segmind
+from videogen.compat import aimlapi, atlascloud, fal, replicate, segmind
 
 urlpatterns = [
     # Replicate (before Segmind's v1/<slug>, which would take v1/predictions and v1/models)
@@ -40,4 +40,10 @@ urlpatterns = [
     path("api/v1/model/generateVideo", atlascloud.generate_video, name="compat-atlascloud-generate"),
     path("api/v1/model/prediction/<str:prediction_id>", atlascloud.prediction, name="compat-atlascloud-prediction"),
     path("api/v1/model/uploadMedia", atlascloud.upload_media, name="compat-atlascloud-upload"),
+    # fal: status, result and cancel under the app id's first two parts, before the submit catch-all
+    path("fal-ai/<str:alias>/requests/<str:request_id>/status", fal.request_status, name="compat-fal-status"),
+    path("fal-ai/<str:alias>/requests/<str:request_id>/cancel", fal.request_cancel, name="compat-fal-cancel"),
+    path("fal-ai/<str:alias>/requests/<str:request_id>", fal.request_result, name="compat-fal-result"),
+    path("fal-ai/<path:app_path>", fal.submit, name="compat-fal-submit"),
+    path("fal-run/fal-ai/<path:app_path>", fal.run, name="compat-fal-run"),
 ]

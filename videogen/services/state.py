@@ -62,6 +62,10 @@ def _job_webhook_body(generation: Generation) -> dict[str, Any] | None:
         from videogen.compat.replicate import prediction_to_dict
 
         return prediction_to_dict(generation, settings.PUBLIC_BASE_URL.rstrip("/"))
+    if generation.source == Source.FAL:
+        from videogen.compat.fal import webhook_body
+
+        return webhook_body(generation)
     return None
 
 
