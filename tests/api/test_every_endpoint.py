@@ -24,7 +24,7 @@ from tests.api.conftest import set_limits
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # The native API, and the provider-compatible endpoints under the providers' own prefixes.
-API_PREFIXES = ("api/v1/", "v1/", "v2/")
+API_PREFIXES = ("api/v1/", "v1/", "v2/", "fal-ai/", "fal-run/")
 METHODS = ("get", "post", "put", "patch", "delete")
 RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 # A converter's value names nothing, so no endpoint starts work (or waits) for it.
@@ -90,6 +90,8 @@ def test_the_walk_finds_the_native_and_the_compatible_endpoints() -> None:
         "api/v1/model/generateVideo",
         "v1/<str:slug>",
         "v2/generate/video/minimax/generation",
+        "fal-ai/<str:alias>/requests/<str:request_id>/status",
+        "fal-ai/<path:app_path>",
     ):
         assert route in routes
     assert len(requests()) >= 30
