@@ -19,6 +19,7 @@ from billing.selectors import balance_get
 from tests.api.conftest import set_limits
 from tests.compat.conftest import LIVE, fund, run_pipeline
 from tests.webhooks.conftest import Receiver
+from videogen.compat import fal
 from videogen.models import Generation, Source, Status
 from webhooks.delivery import delivery_attempt
 from webhooks.models import Delivery, JobWebhookSecret
@@ -234,6 +235,24 @@ def test_status_goes_from_in_queue_to_in_progress_to_completed_and_the_result_is
         generation.output_bytes,
     )
     assert video["file_size"] > 1000
+
+
+def test_a_status_request_for_an_unfinished_request_waits_a_moment_before_answering(
+    client: Client, key_a: str
+) -> None:
+    request_id = submit(client, key_a, T2V, {"prompt": "x"}).json()["request_id"]
+
+    started = time.monotonic()
+    queued = get(client, key_a, status_path(request_id))
+    waited = time.monotonic() - started
+    run_pipeline(request_id)
+    started = time.monotonic()
+    done = get(client, key_a, status_path(request_id))
+
+    assert queued.json()["status"] == "IN_QUEUE"
+    assert waited >= fal.STATUS_HOLD_SECONDS * 0.9
+    assert done.json()["status"] == "COMPLETED"
+    assert time.monotonic() - started < fal.STATUS_HOLD_SECONDS
 
 
 def test_a_running_request_is_in_progress(client: Client, key_a: str) -> None:

@@ -163,8 +163,8 @@ def _detail(exc: CompatError) -> Any:
                 "url": "https://docs.fal.ai/errors#content_policy_violation",
             }
         ]
-    if exc.kind in (Kind.INSUFFICIENT_CREDITS, Kind.SPEND_LIMIT):
-        return f"Exhausted balance. {exc.message}"
+    if exc.kind == Kind.INSUFFICIENT_CREDITS:
+        return f"Exhausted balance. {exc.message}"  # fal's words for it; a spend limit keeps its own
     return exc.message
 
 
