@@ -237,9 +237,7 @@ def test_status_goes_from_in_queue_to_in_progress_to_completed_and_the_result_is
     assert video["file_size"] > 1000
 
 
-def test_a_status_request_for_an_unfinished_request_waits_a_moment_before_answering(
-    client: Client, key_a: str
-) -> None:
+def test_a_status_request_for_an_unfinished_request_waits_a_moment_before_answering(client: Client, key_a: str) -> None:
     request_id = submit(client, key_a, T2V, {"prompt": "x"}).json()["request_id"]
 
     started = time.monotonic()
