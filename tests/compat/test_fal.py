@@ -391,6 +391,25 @@ def test_a_failed_webhook_attempt_is_retried_with_the_same_body(
     assert delivery.status == "succeeded"
 
 
+def test_the_delivery_keeps_fals_body_and_a_replay_sends_the_same_bytes(
+    client: Client, key_a: str, webhook_receiver: Receiver
+) -> None:
+    from webhooks.services import delivery_replay
+
+    url = webhook_receiver.url()
+    request_id = submit(client, key_a, T2V, {"prompt": "x"}, query=f"?fal_webhook={url}").json()["request_id"]
+    run_pipeline(request_id)
+    (delivery,) = deliver_all()
+
+    replay = delivery_replay(delivery=Delivery.objects.get(pk=delivery.pk))
+    delivery_attempt(replay.pk, 1)
+
+    first, again = webhook_receiver.hits
+    assert json.loads(first.body) == Delivery.objects.get(pk=delivery.pk).body
+    assert json.loads(first.body)["request_id"] == request_id
+    assert again.body == first.body
+
+
 def test_organization_endpoints_still_get_the_standard_event_for_a_fal_request(
     client: Client, key_a: str, org_a, webhook_receiver: Receiver
 ) -> None:
