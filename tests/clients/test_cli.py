@@ -44,7 +44,8 @@ def test_generate_saves_a_video_that_decodes_and_draws_a_progress_bar(
     assert abs(info.duration_s - 6) < 0.1 and info.codec == "h264"
 
     bars = [line for line in done.stderr.splitlines() if line.startswith("[")]
-    assert any("running" in line for line in bars), done.stderr
+    # The bar is drawn while the job is unfinished (queued or running: a busy machine may skip either) and at the end.
+    assert len(bars) >= 2 and any(" queued " in line or " running " in line for line in bars[:-1]), done.stderr
     assert bars[-1].startswith("[" + "#" * 30 + "] 100% succeeded"), done.stderr
     assert "Saved gen_" in done.stderr
 
