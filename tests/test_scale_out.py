@@ -22,7 +22,7 @@ from django.core.management import call_command
 from django_q.models import OrmQ, Task
 
 from billing.models import LedgerEntry
-from tests.api.conftest import fund
+from tests.api.conftest import fund, png_data_url
 from tests.live import Processes, database_url, free_port, wait_healthy
 from videogen.media import probe_video
 from videogen.models import Generation, Status
@@ -86,12 +86,16 @@ def test_two_web_processes_two_workers_and_two_pollers_share_one_database(fleet:
         wait_healthy(url)
     headers = {"Authorization": f"Bearer {api_key_a[1]}"}
 
+    frame = png_data_url()
     ids = []
     for index in range(JOBS):
         response = httpx.post(
             f"{servers[index % 2]}/api/v1/generations",
             headers={**headers, "Idempotency-Key": f"scale-{index}"},
-            json={"model": "hailuo-02-fast", "input": {"prompt": f"boat number {index}", "duration": 6}},
+            json={
+                "model": "hailuo-02-fast",
+                "input": {"prompt": f"boat number {index}", "duration": 6, "first_frame_image": frame},
+            },
             timeout=30,
         )
         assert response.status_code == 201, response.text

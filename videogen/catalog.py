@@ -99,9 +99,9 @@ MODELS: dict[str, ModelSpec] = {
             resolutions=("512p",),
             default_resolution="512p",
             # Every real provider of this model requires a first frame (Segmind's seed page, Atlas's
-            # /fast, MiniMax's 512P): each route refuses a request without one, so with only real
-            # routes enabled it is refused at submission naming first_frame_image. Only the local
-            # sandbox renders it from text.
+            # /fast, MiniMax's 512P), so the catalog does too: a request without one is refused
+            # before anything is held, on every endpoint, and the sandbox follows the same rule.
+            first_frame="required",
             go_fast=True,
         ),
         ModelSpec(

@@ -103,7 +103,8 @@ def api_snippets(base_url: str, key: str, body: dict[str, Any] | None = None) ->
 
     `key` is the key itself on the page that just made it, or a shell/environment placeholder elsewhere.
     """
-    body = body or {"model": "hailuo-02-fast", "input": {"prompt": "A paper boat drifting down a rainy street"}}
+    # A model that works from text alone, so the snippet runs as pasted.
+    body = body or {"model": "hailuo-02", "input": {"prompt": "A paper boat drifting down a rainy street"}}
     url = f"{base_url.rstrip('/')}/api/v1/generations"
     pretty = json.dumps(body, indent=2, ensure_ascii=False)
     placeholder = key.startswith("$")

@@ -26,7 +26,7 @@ def me(raw: str) -> int:
 
 def segmind_submit(raw: str):
     return Client().post(
-        "/v2/hailuo-02-fast", {"prompt": "a red kite"}, content_type="application/json", HTTP_X_API_KEY=raw
+        "/v2/minimax-hailuo-2", {"prompt": "a red kite"}, content_type="application/json", HTTP_X_API_KEY=raw
     )
 
 

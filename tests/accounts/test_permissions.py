@@ -83,7 +83,7 @@ WEB_REQUESTS: dict[Action, WebRequest] = {
     Action.GENERATE: WebRequest(
         "post",
         lambda t: "/generate/",
-        lambda t: {"model": "hailuo-02-fast", "prompt": "a paper boat", "duration": "6", "resolution": "512p"},
+        lambda t: {"model": "hailuo-02", "prompt": "a paper boat", "duration": "6", "resolution": "768p"},
         lambda t: Generation.objects.filter(organization=t.org, input__prompt="a paper boat").exists(),
     ),
     Action.JOBS_VIEW: get("/generations/"),

@@ -37,6 +37,7 @@ from tests.emulators.aimlapi import AimlApiEmulator
 from tests.emulators.base import Fault
 from tests.emulators.helpers import EMULATOR_API_KEY
 from tests.webhooks.conftest import Receiver, sweep_due_now
+from videogen import catalog
 from videogen.models import Generation, ProviderCall, ShowcaseClip, Status
 from videogen.services import generations, pipeline, sweep
 from webhooks import services as webhook_services
@@ -113,6 +114,8 @@ def png_data_url(width: int = 640, height: int = 360) -> str:
 
 def create(organization: Organization, prompt: str, model: str = "hailuo-02-fast", **params: Any) -> Generation:
     body = {"prompt": prompt, "duration": 6, **params}
+    if catalog.MODELS[model].first_frame == "required":
+        body.setdefault("first_frame_image", png_data_url())
     return generations.generation_create(organization=organization, model=model, params=body)
 
 

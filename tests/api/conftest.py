@@ -80,6 +80,8 @@ def png_data_url(width: int = 640, height: int = 360) -> str:
 
 
 def job_body(prompt: str = "a lighthouse at dusk, waves", **input_params: Any) -> dict[str, Any]:
+    """A hailuo-02-fast job (6 s, $0.10); the model animates a first frame, so one is given unless the test says."""
+    input_params.setdefault("first_frame_image", png_data_url())
     return {"model": "hailuo-02-fast", "input": {"prompt": prompt, "duration": 6, **input_params}}
 
 

@@ -97,6 +97,12 @@ def test_a_webhook_and_its_events_filter_are_kept_on_the_job(api_a, settings) ->
             "resolution_duration",
         ),
         ({"model": "hailuo-2.3-fast", "input": {"prompt": "x"}}, "first_frame_image", "required"),
+        ({"model": "hailuo-02-fast", "input": {"prompt": "x"}}, "first_frame_image", "required"),
+        (
+            {"model": "hailuo-02-fast", "input": {"prompt": "x", "first_frame_image": None}},
+            "first_frame_image",
+            "required",
+        ),
         ({"model": "hailuo-02-fast", "input": {"prompt": "x", "durration": 6}}, "durration", "unknown_parameter"),
         ({"model": "hailuo-02-fast", "input": "a cat"}, "input", "type"),
         ({"model": "hailuo-02-fast", "input": {"prompt": "x"}, "extra": 1}, "extra", "unknown_parameter"),

@@ -53,6 +53,12 @@ def test_the_schema_is_valid_openapi_3_and_documents_every_status(schema) -> Non
     assert list(create["requestBody"]["content"]) == ["application/json"]
     upload = schema["paths"]["/api/v1/uploads"]["post"]
     assert list(upload["requestBody"]["content"]) == ["multipart/form-data"]
+    frame = [
+        c["properties"]["first_frame_image"]
+        for c in schema["components"]["schemas"].values()
+        if "properties" in c and "first_frame_image" in c["properties"]
+    ]
+    assert frame and all("Required for hailuo-02-fast and hailuo-2.3-fast" in f["description"] for f in frame)
 
 
 def test_the_schema_is_yaml_when_asked(db) -> None:

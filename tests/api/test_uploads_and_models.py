@@ -115,7 +115,9 @@ def test_the_catalog_lists_every_model_with_parameters_rules_and_prices(api_a) -
     assert "go_fast" in fast["parameters"]
     six = next(p for p in fast["prices"] if p["duration"] == 6)
     assert (six["price"], six["price_micros"], six["currency"]) == ("0.10", 100_000, "usd")
-    assert models["hailuo-2.3-fast"]["parameters"]["first_frame_image"]["required"] is True
+    # Every upstream of hailuo-02-fast animates a first frame; hailuo-02 also works from text.
+    required = {slug: m["parameters"]["first_frame_image"]["required"] for slug, m in models.items()}
+    assert required == {"hailuo-02": False, "hailuo-02-fast": True, "hailuo-2.3-fast": True, "minimax-hailuo-2": False}
     assert models["hailuo-02"]["parameters"]["resolution"]["max_duration"] == {"1080p": 6}
     assert {p["mode"] for p in models["minimax-hailuo-2"]["prices"]} == {"standard", "pro"}
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from django.test import Client
 
 from billing import services as billing_services
 from billing.selectors import balance_get
-from tests.compat.conftest import run_pipeline
+from tests.compat.conftest import jpeg_bytes, run_pipeline
 from videogen.compat import aimlapi
 from videogen.models import Generation, Source
 
 pytestmark = pytest.mark.django_db
 
 PATH = "/v2/generate/video/minimax/generation"
+FRAME = "data:image/jpeg;base64," + base64.b64encode(jpeg_bytes()).decode()
 
 
 def create(client: Client, key: str | None, body: dict):
@@ -79,8 +82,26 @@ def test_a_running_job_is_generating(client: Client, key_a: str) -> None:
     ],
 )
 def test_our_other_models_have_ids_too(client: Client, key_a: str, model_id: str, slug: str) -> None:
-    body = create(client, key_a, {"model": model_id, "prompt": "a red kite"}).json()
+    body = create(client, key_a, {"model": model_id, "prompt": "a red kite", "first_frame_image": FRAME}).json()
     assert Generation.objects.get(public_id=body["generation_id"]).model == slug
+
+
+@pytest.mark.parametrize("path", [PATH, "/v2/video/generations"])
+def test_hailuo_02_fast_without_a_first_frame_is_a_400_and_holds_nothing(
+    client: Client, key_a: str, org_a, path: str
+) -> None:
+    start = balance_get(org_a)
+    response = client.post(
+        path,
+        {"model": "minimax/hailuo-02-fast", "prompt": "a red kite"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key_a}",
+    )
+
+    assert response.status_code == 400
+    assert "hailuo-02-fast" in response.json()["message"]
+    assert balance_get(org_a) == start
+    assert not Generation.objects.filter(organization=org_a).exists()
 
 
 def test_a_failed_job_says_error_with_its_error_and_costs_nothing(client: Client, key_a: str, org_a) -> None:

@@ -44,7 +44,7 @@ def test_another_organizations_traffic_does_not_count(client: Client, org_a, api
 @pytest.mark.parametrize(
     ("path", "body", "headers"),
     [
-        ("/v2/hailuo-02-fast", {"prompt": "a red kite"}, "x"),
+        ("/v2/hailuo-02-fast", {"prompt": "a red kite", "first_frame_image": IMAGE}, "x"),
         ("/v2/generate/video/minimax/generation", {"model": "minimax/hailuo-02", "prompt": "a red kite"}, "bearer"),
         (
             "/api/v1/model/generateVideo",

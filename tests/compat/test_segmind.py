@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -9,11 +11,12 @@ from django.utils import timezone
 from accounts.models import ApiKey
 from billing import services as billing_services
 from billing.selectors import balance_get
-from tests.compat.conftest import LIVE, run_pipeline
+from tests.compat.conftest import LIVE, jpeg_bytes, run_pipeline
 from videogen.compat import segmind
 from videogen.models import Generation, Source, Status
 
 PRICE_FAST_6S = 100_000
+FRAME = "data:image/jpeg;base64," + base64.b64encode(jpeg_bytes()).decode()  # hailuo-02-fast animates a first frame
 
 
 def post(client: Client, path: str, body: dict, key: str | None = None, **headers: str):
@@ -33,7 +36,7 @@ pytestmark = pytest.mark.django_db
 
 def test_submit_answers_with_absolute_links_on_the_host_the_client_used(client: Client, key_a: str, org_a) -> None:
     start = balance_get(org_a)
-    response = post(client, "/v2/hailuo-02-fast", {"prompt": "a red kite"}, key_a)
+    response = post(client, "/v2/hailuo-02-fast", {"prompt": "a red kite", "first_frame_image": FRAME}, key_a)
 
     assert response.status_code == 200
     body = response.json()
@@ -50,13 +53,21 @@ def test_links_use_public_base_url_when_the_client_came_through_it(client: Clien
     settings.PUBLIC_BASE_URL = "https://videos.example.com"
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "videos.example.com"]
 
-    body = post(client, "/v2/hailuo-02-fast", {"prompt": "a red kite"}, key_a, HTTP_HOST="videos.example.com").json()
+    body = post(
+        client,
+        "/v2/hailuo-02-fast",
+        {"prompt": "a red kite", "first_frame_image": FRAME},
+        key_a,
+        HTTP_HOST="videos.example.com",
+    ).json()
 
     assert body["status_url"].startswith("https://videos.example.com/v2/requests/gen_")
 
 
 def test_status_and_result_follow_the_job_to_its_video(client: Client, key_a: str) -> None:
-    request_id = post(client, "/v2/hailuo-02-fast", {"prompt": "a red kite"}, key_a).json()["request_id"]
+    request_id = post(client, "/v2/hailuo-02-fast", {"prompt": "a red kite", "first_frame_image": FRAME}, key_a).json()[
+        "request_id"
+    ]
 
     assert get(client, f"/v2/requests/{request_id}/status", key_a).json() == {
         "request_id": request_id,
@@ -78,7 +89,9 @@ def test_status_and_result_follow_the_job_to_its_video(client: Client, key_a: st
 
 
 def test_a_running_job_is_processing(client: Client, key_a: str) -> None:
-    request_id = post(client, "/v2/hailuo-02-fast", {"prompt": "sandbox:hang"}, key_a).json()["request_id"]
+    request_id = post(
+        client, "/v2/hailuo-02-fast", {"prompt": "sandbox:hang", "first_frame_image": FRAME}, key_a
+    ).json()["request_id"]
     run_pipeline(request_id, sweeps=1)
 
     assert get(client, f"/v2/requests/{request_id}/status", key_a).json()["status"] == "PROCESSING"
@@ -99,7 +112,9 @@ def test_a_failed_job_is_served_as_422_with_its_error(client: Client, key_a: str
 
 
 def test_unknown_expired_and_other_organizations_requests_are_404(client: Client, key_a: str, api_key_b: tuple) -> None:
-    request_id = post(client, "/v2/hailuo-02-fast", {"prompt": "a red kite"}, key_a).json()["request_id"]
+    request_id = post(client, "/v2/hailuo-02-fast", {"prompt": "a red kite", "first_frame_image": FRAME}, key_a).json()[
+        "request_id"
+    ]
 
     for path in ("/v2/requests/gen_doesnotexist/status", "/v2/requests/gen_doesnotexist"):
         response = get(client, path, key_a)
@@ -116,15 +131,19 @@ def test_unknown_expired_and_other_organizations_requests_are_404(client: Client
 
 
 def test_submit_errors_use_segmind_codes(client: Client, key_a: str, org_a, alice) -> None:
-    unauthorized = post(client, "/v2/hailuo-02-fast", {"prompt": "x"}, None)
+    unauthorized = post(client, "/v2/hailuo-02-fast", {"prompt": "x", "first_frame_image": FRAME}, None)
     assert unauthorized.status_code == 401
     assert set(unauthorized.json()) == {"error"}
-    assert post(client, "/v2/hailuo-02-fast", {"prompt": "x"}, "sk_live_wrong").status_code == 401
+    assert (
+        post(client, "/v2/hailuo-02-fast", {"prompt": "x", "first_frame_image": FRAME}, "sk_live_wrong").status_code
+        == 401
+    )
     assert post(client, "/v2/hailuo-99", {"prompt": "x"}, key_a).status_code == 404
 
-    bad = post(client, "/v2/hailuo-2.3-fast", {"prompt": "x"}, key_a)
-    assert bad.status_code == 400
-    assert bad.json()["error"].startswith("first_frame_image:")
+    for slug in ("hailuo-2.3-fast", "hailuo-02-fast"):  # both animate a first frame, as on Segmind's pages
+        bad = post(client, f"/v2/{slug}", {"prompt": "x"}, key_a)
+        assert bad.status_code == 400
+        assert bad.json()["error"].startswith("first_frame_image:")
     bad_image = post(client, "/v2/minimax-hailuo-2", {"prompt": "x", "image_url": "ftp://nope"}, key_a)
     assert bad_image.status_code == 400
     assert bad_image.json()["error"].startswith("image_url:")
@@ -133,7 +152,7 @@ def test_submit_errors_use_segmind_codes(client: Client, key_a: str, org_a, alic
 
     available = balance_get(org_a).available_micros
     billing_services.credits_adjust(organization=org_a, amount_micros=-available, reason="test", staff_user=alice)
-    broke = post(client, "/v2/hailuo-02-fast", {"prompt": "x"}, key_a)
+    broke = post(client, "/v2/hailuo-02-fast", {"prompt": "x", "first_frame_image": FRAME}, key_a)
     assert broke.status_code == 406
     assert "credit" in broke.json()["error"]
     assert not Generation.objects.filter(organization=org_a).exists()
@@ -142,7 +161,7 @@ def test_submit_errors_use_segmind_codes(client: Client, key_a: str, org_a, alic
 def test_a_spend_limit_is_406_too(client: Client, key_a: str, api_key_a: tuple) -> None:
     ApiKey.objects.filter(pk=api_key_a[0].pk).update(spend_limit_micros=PRICE_FAST_6S - 1)
 
-    response = post(client, "/v2/hailuo-02-fast", {"prompt": "x"}, key_a)
+    response = post(client, "/v2/hailuo-02-fast", {"prompt": "x", "first_frame_image": FRAME}, key_a)
 
     assert response.status_code == 406
     assert "spend limit" in response.json()["error"]
@@ -150,7 +169,10 @@ def test_a_spend_limit_is_406_too(client: Client, key_a: str, api_key_a: tuple) 
 
 def test_bearer_keys_work_too(client: Client, key_a: str) -> None:
     response = client.post(
-        "/v2/hailuo-02-fast", {"prompt": "x"}, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key_a}"
+        "/v2/hailuo-02-fast",
+        {"prompt": "x", "first_frame_image": FRAME},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key_a}",
     )
     assert response.status_code == 200
 
@@ -160,12 +182,15 @@ def test_bearer_keys_work_too(client: Client, key_a: str) -> None:
 
 @LIVE
 def test_sync_errors_use_segmind_codes(client: Client, key_a: str) -> None:
-    assert post(client, "/v1/hailuo-02-fast", {"prompt": "x"}, None).status_code == 401
-    assert post(client, "/v1/hailuo-02-fast", {"prompt": "x"}, "sk_live_wrong").status_code == 401
+    assert post(client, "/v1/hailuo-02-fast", {"prompt": "x", "first_frame_image": FRAME}, None).status_code == 401
+    assert (
+        post(client, "/v1/hailuo-02-fast", {"prompt": "x", "first_frame_image": FRAME}, "sk_live_wrong").status_code
+        == 401
+    )
     assert post(client, "/v1/hailuo-99", {"prompt": "x"}, key_a).status_code == 404
     assert client.get("/v1/hailuo-02-fast", HTTP_X_API_KEY=key_a).status_code == 405
 
-    bad = post(client, "/v1/hailuo-02-fast", {"prompt": "x", "duration": "7"}, key_a)
+    bad = post(client, "/v1/hailuo-02-fast", {"prompt": "x", "duration": "7", "first_frame_image": FRAME}, key_a)
     assert bad.status_code == 400
     assert bad.json()["error"].startswith("duration:")
 
@@ -175,7 +200,7 @@ def test_sync_insufficient_credit_is_406(client: Client, key_a: str, org_a, alic
     available = balance_get(org_a).available_micros
     billing_services.credits_adjust(organization=org_a, amount_micros=-available, reason="test", staff_user=alice)
 
-    response = post(client, "/v1/hailuo-02-fast", {"prompt": "x"}, key_a)
+    response = post(client, "/v1/hailuo-02-fast", {"prompt": "x", "first_frame_image": FRAME}, key_a)
 
     assert response.status_code == 406
     assert "credit" in response.json()["error"]
@@ -185,7 +210,7 @@ def test_sync_insufficient_credit_is_406(client: Client, key_a: str, org_a, alic
 def test_sync_failure_is_a_400_with_the_reason_and_costs_nothing(client: Client, key_a: str, org_a, runner) -> None:
     start = balance_get(org_a)
 
-    response = post(client, "/v1/hailuo-02-fast", {"prompt": "sandbox:fail"}, key_a)
+    response = post(client, "/v1/hailuo-02-fast", {"prompt": "sandbox:fail", "first_frame_image": FRAME}, key_a)
 
     assert response.status_code == 400
     assert "content policy" in response.json()["error"]
@@ -199,7 +224,7 @@ def test_sync_request_not_done_in_time_is_504_canceled_and_not_charged(
     monkeypatch.setattr(segmind, "SYNC_WAIT_SECONDS", 1)
     start = balance_get(org_a)
 
-    response = post(client, "/v1/hailuo-02-fast", {"prompt": "sandbox:hang"}, key_a)
+    response = post(client, "/v1/hailuo-02-fast", {"prompt": "sandbox:hang", "first_frame_image": FRAME}, key_a)
 
     assert response.status_code == 504
     body = response.json()
@@ -210,7 +235,9 @@ def test_sync_request_not_done_in_time_is_504_canceled_and_not_charged(
 
 
 def test_a_bug_is_a_500_in_segmind_style_without_internals(client: Client, key_a: str, monkeypatch) -> None:
-    request_id = post(client, "/v2/hailuo-02-fast", {"prompt": "x"}, key_a).json()["request_id"]
+    request_id = post(client, "/v2/hailuo-02-fast", {"prompt": "x", "first_frame_image": FRAME}, key_a).json()[
+        "request_id"
+    ]
     monkeypatch.setattr(segmind, "job_view", lambda generation: 1 / 0)
 
     response = get(client, f"/v2/requests/{request_id}/status", key_a)

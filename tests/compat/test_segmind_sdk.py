@@ -95,28 +95,32 @@ def test_a_failed_job_raises_inference_failed_with_the_reason_and_costs_nothing(
     assert balance_get(org_a) == start
 
 
-def test_the_sdk_sees_segmind_error_codes(client: SegmindClient, org_a, alice) -> None:
+def test_the_sdk_sees_segmind_error_codes(client: SegmindClient, org_a, alice, frames) -> None:
     with pytest.raises(SegmindError) as unknown:
         client.run_sync("no-such-model", prompt="x")
     assert unknown.value.status == 404
 
     with pytest.raises(SegmindError) as bad:
-        client.submit_async("hailuo-02-fast", prompt="x", duration=7)
+        client.submit_async("hailuo-02-fast", prompt="x", first_frame_image=frames.first, duration=7)
     assert bad.value.status == 400
     assert "duration" in bad.value.detail
+    with pytest.raises(SegmindError) as no_frame:
+        client.submit_async("hailuo-02-fast", prompt="x")
+    assert no_frame.value.status == 400
+    assert no_frame.value.detail.startswith("first_frame_image:")
 
     available = balance_get(org_a).available_micros
     billing_services.credits_adjust(organization=org_a, amount_micros=-available, reason="test", staff_user=alice)
     with pytest.raises(SegmindError) as broke:
-        client.submit_async("hailuo-02-fast", prompt="x")
+        client.submit_async("hailuo-02-fast", prompt="x", first_frame_image=frames.first)
     assert broke.value.status == 406
     assert "credit" in broke.value.detail
 
 
 def test_a_wrong_key_and_another_organizations_request_are_refused(
-    make_client: Callable[[str], SegmindClient], client: SegmindClient, carol
+    make_client: Callable[[str], SegmindClient], client: SegmindClient, carol, frames
 ) -> None:
-    job = client.submit_async("hailuo-02-fast", prompt="sandbox:hang")
+    job = client.submit_async("hailuo-02-fast", prompt="sandbox:hang", first_frame_image=frames.first)
     org_b = Membership.objects.get(user=carol).organization
     _, carols_key = account_services.api_key_create(organization=org_b, name="carol's key", created_by=carol)
 
@@ -128,3 +132,4 @@ def test_a_wrong_key_and_another_organizations_request_are_refused(
     with pytest.raises(SegmindError) as cross_tenant:
         carols_view._request("GET", job.status_url)
     assert cross_tenant.value.status == 404
+

@@ -94,7 +94,7 @@ def test_a_tampered_or_expired_link_is_404(client: Client, settings) -> None:
 
 def test_old_outputs_are_deleted_after_the_retention_period(org_a, settings) -> None:
     settings.OUTPUT_RETENTION_DAYS = 7
-    generation = generation_create(organization=org_a, model="hailuo-02-fast", params={"prompt": "x"})
+    generation = generation_create(organization=org_a, model="hailuo-02", params={"prompt": "x"})
     video = default_storage.save("videos/old.mp4", ContentFile(b"v"))
     poster = default_storage.save("posters/old.jpg", ContentFile(b"p"))
     Generation.objects.filter(pk=generation.pk).update(
@@ -114,7 +114,7 @@ def test_minimax_callback_echoes_the_challenge(client: Client) -> None:
 
 
 def test_minimax_callback_moves_the_next_poll_forward_only(client: Client, org_a) -> None:
-    generation = generation_create(organization=org_a, model="hailuo-02-fast", params={"prompt": "x"})
+    generation = generation_create(organization=org_a, model="hailuo-02", params={"prompt": "x"})
     later = timezone.now() + timedelta(minutes=5)
     Generation.objects.filter(pk=generation.pk).update(
         status=Status.RUNNING, provider="minimax", upstream_id="3080001", next_poll_at=later

@@ -15,6 +15,7 @@ from billing.errors import InsufficientCredits
 from billing.models import Hold, LedgerEntry
 from billing.selectors import balance_get
 from core.errors import ParamError
+from videogen import catalog
 from videogen.media import probe_video
 from videogen.models import Generation, ProviderRoute, SandboxTask, Status, Transition
 from videogen.services import generations, pipeline, sweep
@@ -42,8 +43,11 @@ def _fast_sandbox(settings) -> None:
 
 
 def create(org, prompt: str = "a lighthouse at dusk", **params) -> Generation:
+    model = params.pop("model", "hailuo-02-fast")
+    if catalog.MODELS[model].first_frame == "required":
+        params.setdefault("first_frame_image", png_data_url())
     body = {"prompt": prompt, "duration": 6, **params}
-    return generations.generation_create(organization=org, model=params.pop("model", "hailuo-02-fast"), params=body)
+    return generations.generation_create(organization=org, model=model, params=body)
 
 
 def run_to_end(generation: Generation, sweeps: int = 5) -> Generation:
@@ -155,6 +159,7 @@ def test_bad_input_names_the_field_and_charges_nothing(org_a) -> None:
         ({"duration": 7}, "duration", "allowed_values"),
         ({"model": "hailuo-02", "resolution": "1080p", "duration": 10}, "duration", "resolution_duration"),
         ({"model": "hailuo-2.3-fast"}, "first_frame_image", "required"),
+        ({"model": "hailuo-02-fast"}, "first_frame_image", "required"),
         ({"first_frame_image": png_data_url(250, 800)}, "first_frame_image", "dimensions"),
         ({"first_frame_image": png_data_url(1200, 400)}, "first_frame_image", "aspect_ratio"),
         ({"first_frame_image": "upl_doesnotexist"}, "first_frame_image", "not_found"),

@@ -18,6 +18,7 @@ from tests.emulators.aimlapi import AimlApiEmulator
 from tests.emulators.media import make_mp4
 from tests.live import Processes, database_url
 from tests.videogen.test_pipeline import png_data_url
+from videogen import catalog
 from videogen.media import probe_video
 from videogen.models import Generation, ProviderRoute, Status
 from videogen.services import generations
@@ -89,6 +90,8 @@ def assert_billed_exactly_for_success(jobs: list[Generation]) -> None:
 
 
 def create(org, prompt: str, model: str = "hailuo-02-fast", **params) -> Generation:
+    if catalog.MODELS[model].first_frame == "required":
+        params.setdefault("first_frame_image", png_data_url())
     return generations.generation_create(
         organization=org, model=model, params={"prompt": prompt, "duration": 6, **params}
     )

@@ -5,6 +5,7 @@ The shared fixtures (alice, bob, carol, org_a, org_b, web_alice, web_carol, ...)
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import importlib
 import io
@@ -24,6 +25,7 @@ from django.utils import timezone
 from PIL import Image
 
 from accounts.models import Organization
+from videogen import catalog
 from videogen.models import Generation
 from videogen.services import generations, pipeline, sweep
 
@@ -53,6 +55,10 @@ def png_bytes(width: int = 640, height: int = 360, color: tuple[int, int, int] =
     return buffer.getvalue()
 
 
+def png_data_url(width: int = 640, height: int = 360) -> str:
+    return "data:image/png;base64," + base64.b64encode(png_bytes(width, height)).decode()
+
+
 @pytest.fixture
 def fast_sandbox(settings) -> None:
     settings.SANDBOX_LATENCY_SECONDS = 0
@@ -62,6 +68,8 @@ def fast_sandbox(settings) -> None:
 def generation_make(organization: Organization, prompt: str = "a lighthouse at dusk", **params) -> Generation:
     """Accept a job the way the generate page does (the sign-up grant pays for it)."""
     model = params.pop("model", "hailuo-02-fast")
+    if catalog.MODELS[model].first_frame == "required":
+        params.setdefault("first_frame_image", png_data_url())
     return generations.generation_create(
         organization=organization, model=model, params={"prompt": prompt, "duration": 6, **params}, source="web"
     )

@@ -81,6 +81,12 @@ def test_a_new_customer_generates_a_video_from_a_picture_and_watches_it(page, wo
     choose_model(page, "Hailuo 02 Fast")
     expect(page.get_by_test_id("price")).to_have_text("$0.10")
     expect(page.get_by_role("checkbox", name="Fast mode")).to_be_visible()
+    # Every provider of this model animates a first frame: the form says so and asks for one before sending.
+    expect(page.locator("[data-frame=first_frame_image] [data-required-note]")).to_have_text("(required)")
+    page.get_by_label("Prompt", exact=True).fill("A lighthouse with no picture yet")
+    page.get_by_role("button", name="Generate", exact=True).click()
+    expect(page.locator("#error-first_frame_image")).to_contain_text("Hailuo 02 Fast needs a first frame image.")
+    expect(page).to_have_url(re.compile(r"/generate/$"))
 
     # The image rules are checked in the browser before anything is uploaded.
     too_small = tmp_path / "small.png"
@@ -136,6 +142,8 @@ def test_a_new_customer_generates_a_video_from_a_picture_and_watches_it(page, wo
     # A failed job is explained and costs nothing.
     open_generate(page)
     choose_model(page, "Hailuo 02 Fast")
+    page.locator("#id_first_frame_file").set_input_files(str(first_frame))
+    expect(page.locator("input[name=first_frame_image]")).to_have_value(re.compile(r"^upl_"))
     page.get_by_label("Prompt", exact=True).fill("sandbox:fail a storm over the sea")
     submit_and_open_job(page)
     expect(page.get_by_test_id("job-status")).to_have_text("Failed", timeout=JOB_TIMEOUT_MS)
@@ -163,7 +171,7 @@ def test_a_new_customer_generates_a_video_from_a_picture_and_watches_it(page, wo
     assert raw_key not in page.content()
 
 
-def test_a_running_video_can_be_canceled_from_its_page_and_history_lists_it(page, worker) -> None:
+def test_a_running_video_can_be_canceled_from_its_page_and_history_lists_it(page, worker, tmp_path: Path) -> None:
     sign_up(page, "Eve", "eve@example.com")
     open_generate(page)
     page.set_viewport_size({"width": 390, "height": 844})
@@ -176,6 +184,10 @@ def test_a_running_video_can_be_canceled_from_its_page_and_history_lists_it(page
     page.keyboard.press("ArrowRight")
     expect(page.get_by_role("radio", name="Hailuo 02 Fast", exact=True)).to_be_checked()
     expect(page.get_by_test_id("price")).to_have_text("$0.10")
+    first_frame = tmp_path / "clock.png"
+    first_frame.write_bytes(png_bytes(640, 360))
+    page.locator("#id_first_frame_file").set_input_files(str(first_frame))
+    expect(page.locator("input[name=first_frame_image]")).to_have_value(re.compile(r"^upl_"))
     page.get_by_label("Prompt", exact=True).fill("sandbox:hang a clock that never strikes")
     submit_and_open_job(page)
     expect(page.get_by_test_id("job-status")).to_have_text("Generating", timeout=JOB_TIMEOUT_MS)

@@ -80,7 +80,7 @@ def test_a_video_no_longer_stored_cannot_be_continued(
 ) -> None:
     settings.SANDBOX_ENABLED = True
     settings.SANDBOX_LATENCY_SECONDS = 0
-    earlier = run_to_end(generation_make(org_a, "a lighthouse"))
+    earlier = run_to_end(generation_make(org_a, "a lighthouse", model="hailuo-02"))
     sign_in(page, alice, live_server.url)
     page.goto(f"/generations/{earlier.public_id}/")
     Generation.objects.filter(pk=earlier.pk).update(output_deleted_at=earlier.completed_at)

@@ -41,6 +41,10 @@ def form(**overrides: str) -> dict[str, str]:
         "prompt_optimizer": "on",
         "go_fast": "on",
     }
+    if catalog.MODELS[overrides.get("model") or data["model"]].first_frame == "required" and not any(
+        name in overrides for name in ("first_frame_image", "first_frame_file")
+    ):
+        data["first_frame_file"] = image_file()  # the model animates a first frame (None in overrides: none sent)
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
 
@@ -124,7 +128,12 @@ def test_options_of_other_models_left_on_the_page_without_javascript_are_ignored
         ({"resolution": "1080p"}, "resolution", "Must be one of 512p"),
         ({"prompt": "   "}, "prompt", "Is required"),
         ({"prompt": "x" * 2001}, "prompt", "At most 2000 characters (got 2001)"),
-        ({"model": "hailuo-2.3-fast", "resolution": "768p"}, "first_frame_image", "needs a first frame image"),
+        (
+            {"model": "hailuo-2.3-fast", "resolution": "768p", "first_frame_file": None},
+            "first_frame_image",
+            "needs a first frame image",
+        ),
+        ({"first_frame_file": None}, "first_frame_image", "hailuo-02-fast needs a first frame image"),
         ({"model": "minimax-hailuo-2", "mode": "ultra"}, "mode", "Must be one of standard, pro"),
     ],
 )

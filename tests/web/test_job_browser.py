@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,7 +15,7 @@ from django.core.files.storage import default_storage
 
 from accounts.models import Organization, User
 from billing.selectors import balance_get
-from tests.web.conftest import generation_make, run_to_end, screenshot
+from tests.web.conftest import generation_make, png_bytes, run_to_end, screenshot
 from tests.web.test_video_seek import sign_in
 from videogen.models import Generation, Status
 
@@ -46,7 +47,7 @@ def local_date(value: Any) -> str:
 
 
 def test_a_job_that_finishes_while_its_page_is_open_updates_the_page_and_the_tab_title(
-    page_in_new_york: Any, live_server: Any, alice: User, org_a: Organization, settings: Any
+    page_in_new_york: Any, live_server: Any, alice: User, org_a: Organization, settings: Any, tmp_path: Path
 ) -> None:
     page = page_in_new_york
     settings.PUBLIC_BASE_URL = live_server.url
@@ -55,6 +56,10 @@ def test_a_job_that_finishes_while_its_page_is_open_updates_the_page_and_the_tab
     settings.OUTPUT_RETENTION_DAYS = 7
     sign_in(page, alice, live_server.url)
     page.goto("/generate/?model=hailuo-02-fast")
+    frame = tmp_path / "lighthouse.png"
+    frame.write_bytes(png_bytes(640, 360))
+    page.locator("#id_first_frame_file").set_input_files(str(frame))
+    expect(page.locator("input[name=first_frame_image]")).to_have_value(re.compile(r"^upl_"))
     page.get_by_label("Prompt", exact=True).fill("A lighthouse at dusk, slow aerial orbit")
     page.get_by_role("button", name="Generate", exact=True).click()
     expect(page).to_have_url(re.compile(r"/generations/gen_[0-9a-f]+/$"))

@@ -15,11 +15,14 @@ from accounts.models import Organization, User
 from billing import services as billing_services
 from billing.errors import InsufficientCredits
 from outbox.models import Email
+from tests.videogen.test_pipeline import png_data_url
 from tests.webhooks.conftest import Receiver, run_queued_tasks, sweep_due_now
 from videogen.models import Generation
 from videogen.services import generations, pipeline, sweep
 from webhooks import services
 from webhooks.models import Delivery, Event
+
+FRAME = png_data_url()  # hailuo-02-fast animates a first frame
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("allow_loopback")]
 
@@ -63,7 +66,7 @@ def test_a_sandbox_generation_delivers_started_and_succeeded_to_an_endpoint_and_
         generation = generations.generation_create(
             organization=org_a,
             model="hailuo-02-fast",
-            params={"prompt": "a lighthouse at dusk", "duration": 6},
+            params={"prompt": "a lighthouse at dusk", "duration": 6, "first_frame_image": FRAME},
             webhook_url=job_hook.url("/job"),
         )
         generation = run_to_end(generation)
@@ -98,7 +101,7 @@ def test_the_job_webhook_gets_only_the_events_the_job_asked_for(
     generation = generations.generation_create(
         organization=org_a,
         model="hailuo-02-fast",
-        params={"prompt": "sandbox:fail a storm", "duration": 6},
+        params={"prompt": "sandbox:fail a storm", "duration": 6, "first_frame_image": FRAME},
         webhook_url=receiver.url(),
         webhook_events=["generation.failed"],
     )
@@ -178,7 +181,9 @@ def test_a_refused_generation_emails_the_owners_and_admins(
 
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(InsufficientCredits):
         generations.generation_create(
-            organization=org_a, model="hailuo-02-fast", params={"prompt": "a fox", "duration": 6}
+            organization=org_a,
+            model="hailuo-02-fast",
+            params={"prompt": "a fox", "duration": 6, "first_frame_image": FRAME},
         )
     run_queued_tasks()
 

@@ -112,7 +112,7 @@ def test_a_hostile_webhook_url_is_refused_wherever_a_customer_can_give_one(
     with pytest.raises(ParamError) as job_refused:
         generations.generation_create(
             organization=org_a,
-            model="hailuo-02-fast",
+            model="hailuo-02",
             params={"prompt": "a quiet harbour", "duration": 6},
             webhook_url=url,
         )

@@ -47,7 +47,9 @@ class GenerationInputSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         allow_blank=True,
-        help_text="An upload id (upl_...), an https URL, a data URL or base64.",
+        help_text="An upload id (upl_...), an https URL, a data URL or base64. Required for "
+        + " and ".join(slug for slug, spec in catalog.MODELS.items() if spec.first_frame == "required")
+        + ", which animate a first frame.",
     )
     last_frame_image = serializers.CharField(required=False, allow_null=True, allow_blank=True)
 

@@ -8,6 +8,9 @@ provider's test cards:
 - `sandbox:fail`  the job ends FAILED with a content-policy reason;
 - `sandbox:error` submission fails with a 503, so routing falls back;
 - `sandbox:hang`  the job never completes, so our deadline fires.
+
+Like the real providers, it refuses a model's request without a first frame
+when the catalog says the model needs one.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from videogen.providers.base import (
     SubmitRequest,
     UpstreamResult,
     UpstreamStatus,
+    mismatch,
 )
 
 FAIL, ERROR, HANG = "sandbox:fail", "sandbox:error", "sandbox:hang"
@@ -50,6 +54,11 @@ class SandboxAdapter(ProviderAdapter):
     def submit(self, request: SubmitRequest) -> UpstreamResult:
         prompt = request.params.get("prompt", "")
         exchange = Exchange("POST", "sandbox://submit", None, {"model": request.model, "prompt": prompt[:200]})
+        if catalog.MODELS[request.model].first_frame == "required" and not request.params.get("first_frame_image"):
+            # As every real provider of such a model does (the catalog refuses these requests before this).
+            raise mismatch(
+                f"{request.model} needs a first frame.", param="first_frame_image", code="missing_first_frame"
+            )
         if ERROR in prompt:
             raise ProviderError(
                 ErrorKind.TRANSIENT, "upstream_unavailable", "Sandbox: service unavailable (503).", status_code=503
