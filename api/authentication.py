@@ -21,6 +21,8 @@ from api import ratelimit
 from core import logcontext
 from core.errors import ApiError
 
+# The methods that read a job's status on the endpoints that serve it; they count in the status-read budget.
+STATUS_READ_METHODS = frozenset({"GET", "HEAD"})
 NO_KEY_MESSAGE = "No API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'."
 
 
@@ -55,17 +57,19 @@ def raw_key_from_headers(request: HttpRequest) -> str | None:
     return value.strip() or None
 
 
-def request_authenticate(request: Any) -> ApiKey:
+def request_authenticate(request: Any, *, status_read: bool = False) -> ApiKey:
     """The request's active key, with the request counted for it and its organization.
 
     Raises a 401 when the key is missing, malformed, unknown or revoked, and
     a 429 when the request goes over a limit. The count is left on
-    `request.rate_limit`, the organization on `request.organization`.
+    `request.rate_limit`, the organization on `request.organization`. A
+    status read of a job (`status_read`) is counted in the key's status-read
+    budget instead (see api.ratelimit).
     """
     raw = raw_key_from_headers(request)
     if raw is None:
         raise unauthenticated("not_authenticated", NO_KEY_MESSAGE)
-    found = ratelimit.key_authenticate_counted(raw)
+    found = ratelimit.key_authenticate_counted(raw, status_read=status_read)
     if found is None:
         raise unauthenticated("authentication_failed", "The API key is invalid or has been revoked.")
     key, request.rate_limit = found
@@ -97,6 +101,18 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Any) -> str:
         return 'Bearer realm="api"'
+
+
+class StatusReadAuthentication(ApiKeyAuthentication):
+    """For a job's status: a GET or HEAD is counted in the key's status-read budget, other methods as usual."""
+
+    def authenticate(self, request: Any) -> tuple[ApiKeyPrincipal, ApiKey] | None:
+        key = request_authenticate(request, status_read=is_status_read_method(request.method))
+        return ApiKeyPrincipal(key), key
+
+
+def is_status_read_method(method: str | None) -> bool:
+    return method in STATUS_READ_METHODS
 
 
 class OptionalApiKeyAuthentication(ApiKeyAuthentication):

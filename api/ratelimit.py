@@ -1,5 +1,12 @@
 """Rate limits of every API surface: requests per minute per key and per organization, and jobs running at once.
 
+Status reads of a job (`GET /api/v1/generations/{id}` and the compatible
+status and result reads) are counted apart, in a per-key budget of their own
+(API_KEY_STATUS_READS_PER_MINUTE, well above the request limit): providers'
+SDKs poll a job's status every second while it runs, Segmind's `wait()`
+without retrying a 429, so twenty clients waiting on one key must fit without
+eating the budget that creates and every other call draw on.
+
 Request counts are fixed one-minute windows shared by every web process: in
 Redis when REDIS_URL is set, otherwise in the database (one counter row per
 scope and minute, bumped by a single INSERT ... ON CONFLICT DO UPDATE, so two
@@ -41,6 +48,8 @@ LIMITS_CACHE_SECONDS = 10
 # are its running jobs (billing.services.credits_hold refuses one over the limit, api.errors renders it).
 RUNNING_JOBS_RETRY_AFTER = 10
 REDIS_PREFIX = "videogen:ratelimit:"
+# The budget a status read of a job is counted in (see the module's docstring).
+STATUS_READS = "status_reads"
 
 
 @dataclass(frozen=True)
@@ -83,7 +92,7 @@ class RateState:
     limit: int
     remaining: int
     reset_at: int
-    # "api_key" or "organization" when this request went over that limit.
+    # "api_key", "organization" or "status_reads" (the key's status-read budget) when this request went over it.
     exceeded: str | None = None
 
     def headers(self) -> dict[str, str]:
@@ -99,12 +108,13 @@ class RateState:
     def raise_if_exceeded(self) -> None:
         if self.exceeded is None:
             return
-        who = "This API key" if self.exceeded == "api_key" else "Your organization"
+        who = "Your organization" if self.exceeded == "organization" else "This API key"
+        what = "status reads of jobs" if self.exceeded == STATUS_READS else "requests"
         raise ApiError(
             429,
             "rate_limit_error",
             "rate_limit_exceeded",
-            f"{who} sent more than {self.limit} requests this minute. Retry after {self.retry_after()} s.",
+            f"{who} sent more than {self.limit} {what} this minute. Retry after {self.retry_after()} s.",
             extra={"scope": self.exceeded, "limit": self.limit},
             headers={"Retry-After": str(self.retry_after()), **self.headers()},
         )
@@ -167,9 +177,23 @@ def _scopes(api_key: ApiKey) -> tuple[str, str]:
     return f"key:{api_key.pk}", f"org:{api_key.organization_id}"
 
 
-def rate_limit_hit(api_key: ApiKey) -> RateState:
-    """Count a request for the key and its organization; the state says whether it went over."""
+def status_reads_scope(api_key: ApiKey) -> str:
+    return f"key-status:{api_key.pk}"
+
+
+def rate_limit_hit(api_key: ApiKey, *, status_read: bool = False) -> RateState:
+    """Count a request for the key and its organization; the state says whether it went over.
+
+    A status read of a job counts in the key's status-read budget instead, and only there.
+    """
     window_start = _window_start()
+    if status_read:
+        scope = status_reads_scope(api_key)
+        count = counters_bump([scope], window_start)[scope]
+        limit = settings.API_KEY_STATUS_READS_PER_MINUTE
+        left = limit - count
+        exceeded = STATUS_READS if left < 0 else None
+        return RateState(limit=limit, remaining=max(0, left), reset_at=window_start + WINDOW_SECONDS, exceeded=exceeded)
     counts = counters_bump(list(_scopes(api_key)), window_start)
     return _state(api_key, window_start, counts)
 
@@ -187,13 +211,13 @@ def _state(api_key: ApiKey, window_start: int, counts: dict[str, int]) -> RateSt
     return RateState(limit=limit, remaining=max(0, left), reset_at=reset_at, exceeded=scope if left < 0 else None)
 
 
-def key_authenticate_counted(raw: str) -> tuple[ApiKey, RateState] | None:
+def key_authenticate_counted(raw: str, *, status_read: bool = False) -> tuple[ApiKey, RateState] | None:
     """The active key for a raw secret, with this request counted for it and its organization; None if no such key.
 
-    A secret that matches no active key counts nothing.
+    A secret that matches no active key counts nothing. A status read counts in the key's status-read budget.
     """
     key = api_key_authenticate(raw)
-    return None if key is None else (key, rate_limit_hit(key))
+    return None if key is None else (key, rate_limit_hit(key, status_read=status_read))
 
 
 def counters_purge(now: float | None = None) -> int:

@@ -435,6 +435,9 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
 }
+# Status reads of a job per API key and minute, counted apart from its other requests (api.ratelimit): SDKs
+# poll once a second while a job runs (Segmind's wait() does not retry a 429), so 20 waiting clients fit.
+API_KEY_STATUS_READS_PER_MINUTE = env_int("API_KEY_STATUS_READS_PER_MINUTE", 1800, minimum=1)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hailuo Studio API",
     "DESCRIPTION": "Generate videos with the MiniMax Hailuo 02 family of models.",

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
@@ -62,6 +63,18 @@ def requests() -> list[tuple[str, str]]:
     return found
 
 
+# The status reads of a job: counted in the key's status-read budget (API_KEY_STATUS_READS_PER_MINUTE), every
+# other request in the key's requests per minute.
+STATUS_READS = {
+    ("get", "/api/v1/generations/zz_unknown"),
+    ("get", "/v2/requests/zz_unknown/status"),
+    ("get", "/v2/requests/zz_unknown"),
+    ("get", "/v2/generate/video/minimax/generation"),
+    ("get", "/v2/video/generations"),
+    ("get", "/api/v1/model/prediction/zz_unknown"),
+}
+
+
 def send(method: str, url: str, raw_key: str) -> object:
     return Client().generic(
         method.upper(), url, data=b"{}", content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {raw_key}"
@@ -69,11 +82,19 @@ def send(method: str, url: str, raw_key: str) -> object:
 
 
 def over_the_limit(key: ApiKey) -> None:
-    """The key has used more than its minute's budget, in this window and the next (no race with the clock)."""
+    """The key has used more than its minute's budgets (requests and status reads), in this window and the next.
+
+    Both windows, so there is no race with the clock.
+    """
     set_limits(key.organization, key_requests_per_minute=1)
     window = int(time.time() // ratelimit.WINDOW_SECONDS) * ratelimit.WINDOW_SECONDS
     for start in (window, window + ratelimit.WINDOW_SECONDS):
         RateLimitCounter.objects.create(scope=f"key:{key.pk}", window_start=start, hits=5)
+        RateLimitCounter.objects.create(
+            scope=ratelimit.status_reads_scope(key),
+            window_start=start,
+            hits=settings.API_KEY_STATUS_READS_PER_MINUTE + 5,
+        )
 
 
 def test_the_walk_finds_the_native_and_the_compatible_endpoints() -> None:
@@ -102,7 +123,15 @@ def test_every_endpoint_answers_with_the_rate_limit_headers(method: str, url: st
     response = send(method, url, api_key_a[1])
     assert response.status_code not in (401, 429, 500), response.content
     assert all(name in response for name in RATE_HEADERS), (response.status_code, dict(response.headers))
-    assert int(response["X-RateLimit-Remaining"]) == ratelimit.DEFAULT_KEY_REQUESTS_PER_MINUTE - 1
+    if (method, url) in STATUS_READS:
+        limit = settings.API_KEY_STATUS_READS_PER_MINUTE
+    else:
+        limit = ratelimit.DEFAULT_KEY_REQUESTS_PER_MINUTE
+    assert (int(response["X-RateLimit-Limit"]), int(response["X-RateLimit-Remaining"])) == (limit, limit - 1)
+
+
+def test_the_status_reads_are_endpoints_the_walk_finds() -> None:
+    assert set(requests()) >= STATUS_READS
 
 
 @pytest.mark.parametrize(("method", "url"), requests())

@@ -33,7 +33,7 @@ def client_for(raw_key: str) -> APIClient:
     return client
 
 
-def test_every_authenticated_response_carries_the_rate_limit_headers(api_a, api_b) -> None:
+def test_every_authenticated_response_carries_the_rate_limit_headers(api_a, api_b, settings) -> None:
     job = api_a.post(URL, job_body(), format="json").json()
     responses = [
         api_a.get("/api/v1/models"),
@@ -48,10 +48,16 @@ def test_every_authenticated_response_carries_the_rate_limit_headers(api_a, api_
         api_a.post("/api/v1/uploads", {}, format="json"),
     ]
     assert [r.status_code for r in responses] == [200, 200, 200, 404, 400, 400, 200, 409, 201, 415]
-    remaining = [int(r["X-RateLimit-Remaining"]) for r in responses]
-    assert all(int(r["X-RateLimit-Limit"]) == ratelimit.DEFAULT_KEY_REQUESTS_PER_MINUTE for r in responses)
-    # Counted one by one (the create before the list counted too).
-    assert remaining == list(range(598, 588, -1))
+    # Reading one generation is a status read, counted in the key's status-read budget; the rest one by one
+    # in the key's requests (the create before the list counted too).
+    reads, others = responses[2:4], responses[:2] + responses[4:]
+    status_limit = settings.API_KEY_STATUS_READS_PER_MINUTE
+    assert [(int(r["X-RateLimit-Limit"]), int(r["X-RateLimit-Remaining"])) for r in reads] == [
+        (status_limit, status_limit - 1),
+        (status_limit, status_limit - 2),
+    ]
+    assert all(int(r["X-RateLimit-Limit"]) == ratelimit.DEFAULT_KEY_REQUESTS_PER_MINUTE for r in others)
+    assert [int(r["X-RateLimit-Remaining"]) for r in others] == list(range(598, 590, -1))
     for response in responses:
         reset = int(response["X-RateLimit-Reset"])
         assert reset % 60 == 0
@@ -82,6 +88,35 @@ def test_a_key_over_its_requests_per_minute_gets_429_with_retry_after(api_a, org
     # Another key of the organization has its own per-key budget.
     _, other = account_services.api_key_create(organization=org_a, name="second", created_by=alice)
     assert client_for(other).get(URL).status_code == 200
+
+
+def test_reading_a_generation_counts_in_the_keys_status_read_budget_not_its_requests(api_a, org_a, settings) -> None:
+    """Clients poll a job every second while it runs: those reads do not use up the requests that create jobs."""
+    settings.API_KEY_STATUS_READS_PER_MINUTE = 4
+    set_limits(org_a, key_requests_per_minute=2, org_requests_per_minute=2)
+    stay_in_one_window(5)
+    job = api_a.post(URL, job_body(), format="json").json()
+    reads = [api_a.get(f"{URL}/{job['id']}") for _ in range(4)]
+    assert [r.status_code for r in reads] == [200] * 4
+    assert [(r["X-RateLimit-Limit"], r["X-RateLimit-Remaining"]) for r in reads] == [
+        ("4", "3"),
+        ("4", "2"),
+        ("4", "1"),
+        ("4", "0"),
+    ]
+    # The key's requests were not touched by the reads: one more call fits, then its limit holds.
+    listed = api_a.get(URL)
+    assert (listed.status_code, listed["X-RateLimit-Limit"], listed["X-RateLimit-Remaining"]) == (200, "2", "0")
+    assert api_a.get(URL).status_code == 429
+
+    refused = api_a.get(f"{URL}/{job['id']}")
+    assert refused.status_code == 429
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert (refused["X-RateLimit-Limit"], refused["X-RateLimit-Remaining"]) == ("4", "0")
+    error = refused.json()["error"]
+    assert (error["type"], error["code"]) == ("rate_limit_error", "rate_limit_exceeded")
+    assert "status reads" in error["message"]
+    assert api_a.get(f"{URL}/gen_unknown").status_code == 429  # every read of a job, found or not, counts
 
 
 def test_all_keys_of_an_organization_share_its_limit(api_a, org_a, alice) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.test import Client
 
+from api import ratelimit
 from api.models import OrganizationApiLimits
 from billing.selectors import balance_get
 from tests.compat.test_atlascloud import IMAGE
@@ -13,28 +16,84 @@ from videogen.models import Generation
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "headers"),
-    [
-        ("get", "/v2/requests/req_unknown/status", "x"),
-        ("get", "/v2/generate/video/minimax/generation?generation_id=gen_unknown", "bearer"),
-        ("get", "/api/v1/model/prediction/pred_unknown", "bearer"),
-    ],
-)
-def test_over_the_limit_is_429_with_retry_after(client: Client, org_a, api_key_a, method, path, headers) -> None:
+def stay_in_one_window(seconds: int) -> None:
+    """Wait for the next counting window if fewer than `seconds` are left of this one."""
+    window = int(time.time() // ratelimit.WINDOW_SECONDS) * ratelimit.WINDOW_SECONDS
+    if window + ratelimit.WINDOW_SECONDS - time.time() < seconds:
+        time.sleep(window + ratelimit.WINDOW_SECONDS + 1 - time.time())
+
+
+STATUS_READS = [
+    ("/v2/requests/req_unknown/status", "x"),
+    ("/v2/requests/req_unknown", "x"),
+    ("/v2/generate/video/minimax/generation?generation_id=gen_unknown", "bearer"),
+    ("/v2/video/generations?generation_id=gen_unknown", "bearer"),
+    ("/api/v1/model/prediction/pred_unknown", "bearer"),
+]
+CREATES = [
+    ("/v2/hailuo-02-fast", "x"),
+    ("/v2/generate/video/minimax/generation", "bearer"),
+    ("/api/v1/model/generateVideo", "bearer"),
+]
+
+
+def auth(raw: str, headers: str) -> dict[str, str]:
+    return {"HTTP_X_API_KEY": raw} if headers == "x" else {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
+@pytest.mark.parametrize(("path", "headers"), STATUS_READS)
+def test_status_reads_past_their_own_budget_are_429_with_retry_after(
+    client: Client, org_a, api_key_a, settings, path, headers
+) -> None:
+    settings.API_KEY_STATUS_READS_PER_MINUTE = 2
+    stay_in_one_window(5)
+    given = auth(api_key_a[1], headers)
+    answers = [client.get(path, **given) for _ in range(2)]
+    assert [(r.status_code, r["X-RateLimit-Limit"], r["X-RateLimit-Remaining"]) for r in answers] == [
+        (404, "2", "1"),
+        (404, "2", "0"),
+    ]
+    refused = client.get(path, **given)
+    assert refused.status_code == 429
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert (refused["X-RateLimit-Limit"], refused["X-RateLimit-Remaining"]) == ("2", "0")
+    assert refused["Content-Type"].startswith("application/json")
+    assert "status reads" in refused.content.decode()
+
+
+@pytest.mark.parametrize(("path", "headers"), STATUS_READS)
+def test_status_reads_do_not_use_the_keys_request_limit(client: Client, org_a, api_key_a, path, headers) -> None:
+    """SDKs poll once a second while a job runs (Segmind's wait() gives up at the first 429)."""
     OrganizationApiLimits.objects.create(organization=org_a, key_requests_per_minute=2)
-    raw = api_key_a[1]
-    auth = {"HTTP_X_API_KEY": raw} if headers == "x" else {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
-    statuses = [getattr(client, method)(path, **auth).status_code for _ in range(2)]
-    assert statuses == [404, 404]
-    refused = getattr(client, method)(path, **auth)
+    stay_in_one_window(5)
+    given = auth(api_key_a[1], headers)
+    reads = [client.get(path, **given) for _ in range(5)]
+    assert {r.status_code for r in reads} == {404}
+    assert reads[-1]["X-RateLimit-Limit"] == "1800"
+    # The key's requests are all still there for creating jobs (a bad body: 400, not 429), then its limit holds.
+    for create_path, create_headers in CREATES[:2]:
+        answer = client.post(create_path, {}, content_type="application/json", **auth(api_key_a[1], create_headers))
+        assert (answer.status_code != 429, answer["X-RateLimit-Limit"]) == (True, "2"), answer.content
+    path, headers = CREATES[2]
+    assert client.post(path, {}, content_type="application/json", **auth(api_key_a[1], headers)).status_code == 429
+
+
+@pytest.mark.parametrize(("path", "headers"), CREATES)
+def test_creates_past_the_keys_limit_are_429_with_retry_after(client: Client, org_a, api_key_a, path, headers) -> None:
+    OrganizationApiLimits.objects.create(organization=org_a, key_requests_per_minute=2)
+    stay_in_one_window(5)
+    given = auth(api_key_a[1], headers)
+    statuses = [client.post(path, {}, content_type="application/json", **given).status_code for _ in range(2)]
+    assert 429 not in statuses
+    refused = client.post(path, {}, content_type="application/json", **given)
     assert refused.status_code == 429
     assert int(refused["Retry-After"]) >= 1
     assert refused["Content-Type"].startswith("application/json")
 
 
-def test_another_organizations_traffic_does_not_count(client: Client, org_a, api_key_a, api_key_b) -> None:
-    OrganizationApiLimits.objects.create(organization=org_a, key_requests_per_minute=1)
+def test_another_organizations_traffic_does_not_count(client: Client, org_a, api_key_a, api_key_b, settings) -> None:
+    settings.API_KEY_STATUS_READS_PER_MINUTE = 1
+    stay_in_one_window(5)
     path = "/v2/requests/req_unknown/status"
     assert client.get(path, HTTP_X_API_KEY=api_key_a[1]).status_code == 404
     assert client.get(path, HTTP_X_API_KEY=api_key_a[1]).status_code == 429

@@ -8,13 +8,17 @@ that default, so a migrating customer constructs a client with our host.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import requests
 from segmind import InferenceFailed, SegmindClient, SegmindError
 
 from accounts import services as account_services
 from accounts.models import Membership
+from api import ratelimit
+from api.models import OrganizationApiLimits, RateLimitCounter
 from billing import services as billing_services
 from billing.selectors import balance_get
 from tests.compat import seed_examples
@@ -133,3 +137,41 @@ def test_a_wrong_key_and_another_organizations_request_are_refused(
         carols_view._request("GET", job.status_url)
     assert cross_tenant.value.status == 404
 
+
+def test_twenty_sdk_waits_on_one_key_all_get_their_videos(
+    make_client: Callable[[str], SegmindClient], key_a: str, org_a, frames, settings, tmp_path: Path
+) -> None:
+    """`wait()` polls the status every second and gives up at the first 429: twenty at once on one key.
+
+    The key may make only 30 other requests a minute here, fewer than the polls: status reads have their own
+    budget, so the polls leave the key's requests to the creates.
+    """
+    settings.SANDBOX_LATENCY_SECONDS = 4  # every job runs a few seconds: each client polls several times
+    OrganizationApiLimits.objects.create(organization=org_a, key_requests_per_minute=30)
+    ratelimit.limits_cache_clear()
+    jobs = [
+        make_client(key_a).submit_async(
+            "hailuo-02-fast", prompt=f"a paper boat, take {n}", first_frame_image=frames.first
+        )
+        for n in range(20)
+    ]
+    polls_before = _status_reads(key_a)
+
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        results = list(pool.map(lambda job: job.wait(timeout=600, interval=1.0), jobs))
+
+    assert [result["status"] for result in results] == ["COMPLETED"] * 20
+    assert len({result["output"] for result in results}) == 20
+    assert abs(probe_video(download(results[0]["output"], tmp_path)).duration_s - 6) < 0.1
+    for result in results[1:]:
+        with requests.get(result["output"], timeout=30, stream=True) as response:
+            assert (response.status_code, response.headers["Content-Type"]) == (200, "video/mp4")
+    # More status reads than the key's 30 requests a minute: each client polled at least twice, then read its result.
+    assert _status_reads(key_a) - polls_before >= 3 * len(jobs) > 30
+    assert Generation.objects.filter(organization=org_a, status=Status.SUCCEEDED).count() == 20
+
+
+def _status_reads(raw_key: str) -> int:
+    """The key's status reads counted in this minute and the one before (a poll may cross a minute)."""
+    key = account_services.api_key_authenticate(raw_key)
+    return sum(RateLimitCounter.objects.filter(scope=ratelimit.status_reads_scope(key)).values_list("hits", flat=True))

@@ -52,13 +52,20 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
         ]
 
 
+class StatusReadKeyScheme(ApiKeyScheme):
+    """The same key, on the endpoints whose reads count in the key's status-read budget."""
+
+    target_class = "api.authentication.StatusReadAuthentication"
+
+
 def error_response(description: str) -> OpenApiResponse:
     return OpenApiResponse(response=s.ErrorResponseSerializer, description=description)
 
 
 UNAUTHORIZED = error_response("No API key, a malformed header, or an unknown or revoked key.")
 TOO_MANY = error_response(
-    "Over a rate limit (`rate_limit_exceeded`: requests per minute of the key or the organization), "
+    "Over a rate limit (`rate_limit_exceeded`: requests per minute of the key or the organization; "
+    "reading one generation counts in the key's own status-read budget), "
     "or (creating a generation) `too_many_running_jobs`. Retry after `Retry-After` seconds."
 )
 NOT_FOUND = error_response("No such object in your organization (another organization's objects are not found either).")

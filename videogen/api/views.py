@@ -31,6 +31,7 @@ from rest_framework.response import Response
 
 from accounts.permissions import Action
 from api import idempotency, ratelimit
+from api.authentication import StatusReadAuthentication
 from api.errors import api_error
 from api.views import ApiRequest, ApiView
 from api.waiting import wait_until_finished
@@ -292,6 +293,8 @@ def _generation(request: ApiRequest, public_id: str, fields: tuple[str, ...] = (
 
 class GenerationView(ApiView):
     actions = {"GET": Action.JOBS_VIEW}
+    # Clients poll a job while it runs: its reads count in the key's status-read budget (api.ratelimit).
+    authentication_classes = [StatusReadAuthentication]
 
     @extend_schema(
         operation_id="generations_retrieve",

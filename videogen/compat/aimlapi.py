@@ -91,7 +91,7 @@ def render_error(request: HttpRequest, exc: CompatError) -> HttpResponse:
     return JsonResponse(body, status=status)
 
 
-@compat_view(render_error)
+@compat_view(render_error, status_reads=True)
 def generation(request: HttpRequest) -> HttpResponse:
     require_method(request, "POST", "GET")
     if request.method == "POST":

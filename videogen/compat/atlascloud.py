@@ -216,7 +216,7 @@ def generate_video(request: HttpRequest) -> HttpResponse:
 # --- prediction -----------------------------------------------------------------------------
 
 
-@compat_view(render_error)
+@compat_view(render_error, status_reads=True)
 def prediction(request: HttpRequest, prediction_id: str) -> HttpResponse:
     require_method(request, "GET")
     api_key = authenticate(request)

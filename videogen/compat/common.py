@@ -28,7 +28,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from accounts.models import ApiKey
 from accounts.permissions import Action
-from api.authentication import rate_limit_headers, request_authenticate
+from api.authentication import is_status_read_method, rate_limit_headers, request_authenticate
 from api.permissions import action_require
 from api.ratelimit import RUNNING_JOBS_RETRY_AFTER, limits_for
 from billing.errors import InsufficientCredits, PricingError, SpendLimitExceeded, TooManyOpenHolds
@@ -88,12 +88,16 @@ class CompatError(Exception):
 ErrorRenderer = Callable[[HttpRequest, CompatError], HttpResponse]
 
 
-def compat_view(render_error: ErrorRenderer) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def compat_view(
+    render_error: ErrorRenderer, *, status_reads: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Make a view answer every refusal, and any bug, in its provider's error style (never HTML).
 
     Every request is authenticated and counted first (`key_check`), whatever
-    its method or body. Works for sync and async views; the endpoints take API
-    keys, not cookies, so no CSRF.
+    its method or body. With `status_reads`, the view's GET and HEAD read a
+    job's status or result and count in the key's status-read budget (SDKs
+    poll them every second while a job runs). Works for sync and async views;
+    the endpoints take API keys, not cookies, so no CSRF.
     """
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -112,7 +116,9 @@ def compat_view(render_error: ErrorRenderer) -> Callable[[Callable[..., Any]], C
             @wraps(view)
             async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
                 try:
-                    await in_thread(key_check)(request)
+                    await in_thread(key_check)(
+                        request, status_read=status_reads and is_status_read_method(request.method)
+                    )
                     response = await view(request, *args, **kwargs)
                 except Exception as exc:
                     return failed(request, exc)
@@ -123,7 +129,7 @@ def compat_view(render_error: ErrorRenderer) -> Callable[[Callable[..., Any]], C
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             try:
-                key_check(request)
+                key_check(request, status_read=status_reads and is_status_read_method(request.method))
                 response = view(request, *args, **kwargs)
             except Exception as exc:
                 return failed(request, exc)
@@ -188,13 +194,14 @@ def _compat_error(exc: ApiError) -> CompatError:
     return CompatError(kind, exc.message, param=exc.param, retry_after=int(retry_after) if retry_after else None)
 
 
-def key_check(request: HttpRequest) -> ApiKey:
+def key_check(request: HttpRequest, *, status_read: bool = False) -> ApiKey:
     """The request's key, through the native API's one path: counted against the same limits.
 
-    401 when missing, malformed or revoked, 429 over a limit. The key stays on `request.api_key`.
+    401 when missing, malformed or revoked, 429 over a limit (a status read: over the key's status-read
+    budget). The key stays on `request.api_key`.
     """
     try:
-        key = request_authenticate(request)
+        key = request_authenticate(request, status_read=status_read)
     except ApiError as exc:
         raise _compat_error(exc) from None
     request.api_key = key  # type: ignore[attr-defined]

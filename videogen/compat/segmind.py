@@ -223,7 +223,7 @@ def _failed(view: JobView) -> JsonResponse:
     return JsonResponse(body, status=422)
 
 
-@compat_view(render_error)
+@compat_view(render_error, status_reads=True)
 def request_status(request: HttpRequest, request_id: str) -> HttpResponse:
     view = _view_for(request, request_id)
     if view.state == "failed":
@@ -231,7 +231,7 @@ def request_status(request: HttpRequest, request_id: str) -> HttpResponse:
     return JsonResponse({"request_id": view.id, "status": STATUS_NAMES[view.state]})
 
 
-@compat_view(render_error)
+@compat_view(render_error, status_reads=True)
 def request_result(request: HttpRequest, request_id: str) -> HttpResponse:
     view = _view_for(request, request_id)
     if view.state == "failed":
