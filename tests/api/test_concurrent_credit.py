@@ -26,7 +26,7 @@ from django.db import connection
 
 from api.models import OrganizationApiLimits
 from billing.selectors import balance_get
-from tests.api.conftest import FAST_6S_PRICE, fund
+from tests.api.conftest import FAST_6S_PRICE, fund, png_data_url
 from tests.live import ROOT, database_url
 from videogen.models import Generation
 
@@ -97,6 +97,7 @@ def pgbouncer_release(url: str) -> None:
 def create_at_once(server: str, raw_key: str, count: int) -> list[httpx.Response]:
     """`count` job requests released together, each from its own thread on its own connection."""
     start = threading.Barrier(count)
+    frame = png_data_url()  # hailuo-02-fast animates a first frame
 
     def request(index: int) -> httpx.Response:
         with httpx.Client(base_url=server, timeout=60) as client:
@@ -104,7 +105,10 @@ def create_at_once(server: str, raw_key: str, count: int) -> list[httpx.Response
             return client.post(
                 "/api/v1/generations",
                 headers={"Authorization": f"Bearer {raw_key}"},
-                json={"model": "hailuo-02-fast", "input": {"prompt": f"race {index}", "duration": 6}},
+                json={
+                    "model": "hailuo-02-fast",
+                    "input": {"prompt": f"race {index}", "duration": 6, "first_frame_image": frame},
+                },
             )
 
     with ThreadPoolExecutor(count) as pool:

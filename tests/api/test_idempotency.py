@@ -28,12 +28,15 @@ def post(client: APIClient, body: dict[str, Any], key: str) -> Any:
 
 
 def test_the_same_key_and_body_replays_the_first_response_and_creates_nothing(api_a, org_a) -> None:
-    first = post(api_a, job_body(), "order-42")
+    body = job_body()
+    first = post(api_a, body, "order-42")
     before = balance_get(org_a)
     # Same body, different key order and spacing: the same request.
+    frame = body["input"]["first_frame_image"]
     again = api_a.post(
         URL,
-        data='{"input": {"duration": 6, "prompt": "a lighthouse at dusk, waves"},   "model": "hailuo-02-fast"}',
+        data='{"input": {"duration": 6, "first_frame_image": "' + frame + '", "prompt": "a lighthouse at dusk, waves"},'
+        '   "model": "hailuo-02-fast"}',
         content_type="application/json",
         headers={"Idempotency-Key": "order-42"},
     )

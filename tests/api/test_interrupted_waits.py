@@ -22,11 +22,13 @@ from django.conf import settings
 from django.core.management import call_command
 
 from billing.models import LedgerEntry
-from tests.api.conftest import fund
+from tests.api.conftest import fund, png_data_url
 from tests.live import Processes, database_url, free_port, wait_healthy
 from videogen.models import Generation, Status
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+FRAME = png_data_url()  # hailuo-02-fast animates a first frame
 
 
 class Site(Processes):
@@ -106,7 +108,7 @@ def wait_succeeded(public_id: str) -> Generation:
 def test_a_wait_cut_by_a_dead_server_keeps_its_job_and_its_idempotency_key(site: Site, org_a, api_key_a) -> None:
     fund(org_a, 5_000_000)
     headers = {"Authorization": f"Bearer {api_key_a[1]}", "Prefer": "wait=60", "Idempotency-Key": "boat-1"}
-    body = {"model": "hailuo-02-fast", "input": {"prompt": "a paper boat", "duration": 6}}
+    body = {"model": "hailuo-02-fast", "input": {"prompt": "a paper boat", "duration": 6, "first_frame_image": FRAME}}
     site.start_web()
     thread = in_background(lambda: httpx.post(f"{site.url}/api/v1/generations", headers=headers, json=body, timeout=90))
     [job] = wait_for_job(org_a, 1)
@@ -139,7 +141,7 @@ def test_a_synchronous_segmind_request_cut_by_a_dead_server_still_delivers_its_v
     send = lambda: httpx.post(  # noqa: E731
         f"{site.url}/v1/hailuo-02-fast",
         headers={"x-api-key": api_key_a[1]},
-        json={"prompt": "a kite over the dunes", "duration": 6},
+        json={"prompt": "a kite over the dunes", "duration": 6, "first_frame_image": FRAME},
         timeout=90,
     )
     thread = in_background(send)

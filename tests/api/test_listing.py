@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.api.conftest import fund, job_body
+from tests.api.conftest import fund, job_body, png_data_url
 from videogen.models import Generation
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -23,6 +23,8 @@ def jobs(api_a, org_a) -> list[str]:
     for n in range(7):
         model = "hailuo-02-fast" if n % 2 == 0 else "hailuo-02"
         body = {"model": model, "input": {"prompt": f"shot {n}", "duration": 6}}
+        if model == "hailuo-02-fast":
+            body["input"]["first_frame_image"] = png_data_url()  # the model animates a first frame
         ids.append(api_a.post(URL, body, format="json").json()["id"])
         Generation.objects.filter(public_id=ids[-1]).update(created_at=T0 + timedelta(minutes=n))
     Generation.objects.filter(public_id__in=ids[1:3]).update(status="failed", failure_code="content_policy")

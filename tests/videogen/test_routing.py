@@ -121,6 +121,6 @@ def test_upstream_calls_are_recorded_without_secrets(org_a, segmind_first) -> No
 
 
 def test_a_provider_with_stricter_rules_is_skipped_not_failed(org_a, segmind_first) -> None:
-    generation = run(org_a, first_frame_image=None)  # Segmind needs a first frame; our catalog does not
+    generation = run(org_a, prompt="")  # Segmind needs a prompt; our catalog does not with a first frame
     assert generation.status == Status.SUCCEEDED
     assert generation.provider == "sandbox"
