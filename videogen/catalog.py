@@ -116,6 +116,17 @@ MODELS: dict[str, ModelSpec] = {
             last_frame=False,
         ),
         ModelSpec(
+            slug="hailuo-2.3",
+            name="Hailuo 2.3",
+            description="Hailuo 2.3 from text or a first frame, 768p or 1080p.",
+            durations=(6, 10),
+            resolutions=("768p", "1080p"),
+            default_resolution="768p",
+            # MiniMax publishes MiniMax-Hailuo-2.3 for text or a first frame: 768P 6/10 s, 1080P 6 s; no last frame.
+            resolution_max_duration=(("1080p", 6),),
+            last_frame=False,
+        ),
+        ModelSpec(
             slug="minimax-hailuo-2",
             name="MiniMax Hailuo 2",
             description="Cinematic clips from text or an image, in standard (768p) or pro (1080p) mode.",
@@ -251,6 +262,9 @@ def validate_params(model: str, params: dict[str, Any]) -> dict[str, Any]:
             raise ParamError(
                 "last_frame_image", "requires_first_frame", "last_frame_image: needs a first_frame_image as well."
             )
+    elif params.get("last_frame_image") not in (None, ""):
+        # Refused rather than dropped: the customer would get a video that ignores the frame they sent.
+        _image_ref(spec, params, "last_frame_image")
     if spec.go_fast:
         # Off unless asked for, as on Segmind's page: it trades quality for speed.
         normalized["go_fast"] = _bool(params, "go_fast", False)

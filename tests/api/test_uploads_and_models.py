@@ -107,7 +107,7 @@ def test_the_catalog_lists_every_model_with_parameters_rules_and_prices(api_a) -
     response = api_a.get("/api/v1/models")
     assert response.status_code == 200
     models = {m["id"]: m for m in response.json()["data"]}
-    assert set(models) == {"hailuo-02", "hailuo-02-fast", "hailuo-2.3-fast", "minimax-hailuo-2"}
+    assert set(models) == {"hailuo-02", "hailuo-02-fast", "hailuo-2.3", "hailuo-2.3-fast", "minimax-hailuo-2"}
     fast = models["hailuo-02-fast"]
     assert fast["object"] == "model"
     assert fast["parameters"]["duration"]["allowed"] == [6, 10]
@@ -117,7 +117,13 @@ def test_the_catalog_lists_every_model_with_parameters_rules_and_prices(api_a) -
     assert (six["price"], six["price_micros"], six["currency"]) == ("0.10", 100_000, "usd")
     # Every upstream of hailuo-02-fast animates a first frame; hailuo-02 also works from text.
     required = {slug: m["parameters"]["first_frame_image"]["required"] for slug, m in models.items()}
-    assert required == {"hailuo-02": False, "hailuo-02-fast": True, "hailuo-2.3-fast": True, "minimax-hailuo-2": False}
+    assert required == {
+        "hailuo-02": False,
+        "hailuo-02-fast": True,
+        "hailuo-2.3": False,
+        "hailuo-2.3-fast": True,
+        "minimax-hailuo-2": False,
+    }
     assert models["hailuo-02"]["parameters"]["resolution"]["max_duration"] == {"1080p": 6}
     assert {p["mode"] for p in models["minimax-hailuo-2"]["prices"]} == {"standard", "pro"}
 

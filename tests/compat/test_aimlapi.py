@@ -87,6 +87,31 @@ def test_our_other_models_have_ids_too(client: Client, key_a: str, model_id: str
 
 
 @pytest.mark.parametrize("path", [PATH, "/v2/video/generations"])
+def test_aimls_hailuo_23_runs_our_hailuo_23_from_text(client: Client, key_a: str, org_a, path: str) -> None:
+    start = balance_get(org_a)
+    response = client.post(
+        path,
+        {"model": "minimax/hailuo-2.3", "prompt": "a red kite", "duration": 6, "resolution": "768P"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key_a}",
+    )
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["meta"]["usage"]["amount"] == "0.40"
+    generation = Generation.objects.get(public_id=body["generation_id"])
+    assert (generation.source, generation.model, generation.input["resolution"]) == (
+        Source.AIMLAPI,
+        "hailuo-2.3",
+        "768p",
+    )
+    run_pipeline(generation.public_id)
+    read_back = client.get(path, {"generation_id": generation.public_id}, HTTP_AUTHORIZATION=f"Bearer {key_a}")
+    assert read_back.json()["status"] == "completed"
+    assert balance_get(org_a).balance_micros == start.balance_micros - 400_000
+
+
+@pytest.mark.parametrize("path", [PATH, "/v2/video/generations"])
 def test_hailuo_02_fast_without_a_first_frame_is_a_400_and_holds_nothing(
     client: Client, key_a: str, org_a, path: str
 ) -> None:

@@ -204,3 +204,21 @@ def test_fast_requires_an_image_and_takes_no_prompt_and_go_fast(client: Client, 
     generation = Generation.objects.get(public_id=made.json()["data"]["id"])
     assert generation.input["prompt"] == ""
     assert generation.input["go_fast"] is True
+
+
+def test_hailuo_23_i2v_standard_is_our_hailuo_23_at_768p_from_an_image(client: Client, key_a: str, org_a) -> None:
+    no_image = generate(client, key_a, {"model": "minimax/hailuo-2.3/i2v-standard", "prompt": "waves"})
+    assert no_image.status_code == 400
+    assert no_image.json()["msg"].startswith("image:")
+    assert not Generation.objects.filter(organization=org_a).exists()
+
+    made = generate(client, key_a, {"model": "minimax/hailuo-2.3/i2v-standard", "prompt": "waves", "image": IMAGE})
+
+    assert made.status_code == 200, made.content
+    assert made.json()["data"]["model"] == "minimax/hailuo-2.3/i2v-standard"
+    generation = Generation.objects.get(public_id=made.json()["data"]["id"])
+    assert (generation.model, generation.input["resolution"], generation.price_micros) == (
+        "hailuo-2.3",
+        "768p",
+        400_000,
+    )

@@ -17,10 +17,9 @@ are sent). GET answers `{"id", "status", "video": {"url"} | null, "error":
 {"name", "message"} | null}`; status is queued, generating, completed or
 `error` (AIML's fetch schema since 2025-06-20; waiting/active never occur).
 
-Model ids: "minimax/hailuo-02", "minimax/hailuo-2.3-fast" (AIML's own) and,
-for our other models, "minimax/hailuo-02-fast" and "minimax/hailuo-2"; each
-bare catalog slug ("hailuo-02-fast", ...) works too. AIML's
-"minimax/hailuo-2.3" (not fast) is not offered and answers 400.
+Model ids: "minimax/hailuo-02", "minimax/hailuo-2.3", "minimax/hailuo-2.3-fast"
+(AIML's own) and, for our other models, "minimax/hailuo-02-fast" and
+"minimax/hailuo-2"; each bare catalog slug ("hailuo-02-fast", ...) works too.
 
 Errors use AIML's shape `{"message", "path", "requestId", "statusCode",
 "timestamp"}` and its codes: 400 invalid body (the message names the
@@ -54,6 +53,7 @@ from videogen.models import Source
 MODELS = {
     "minimax/hailuo-02": "hailuo-02",
     "minimax/hailuo-02-fast": "hailuo-02-fast",
+    "minimax/hailuo-2.3": "hailuo-2.3",
     "minimax/hailuo-2.3-fast": "hailuo-2.3-fast",
     "minimax/hailuo-2": "minimax-hailuo-2",
     **{slug: slug for slug in catalog.MODELS},

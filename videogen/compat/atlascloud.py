@@ -15,9 +15,10 @@ the top level. We send the prediction both ways, so both scripts work.
 Model ids: minimax/hailuo-02/fast (our hailuo-02-fast, 512p),
 minimax/hailuo-02/standard and minimax/hailuo-02/pro (hailuo-02 at 768p and
 1080p), minimax/hailuo-02 (hailuo-02, resolution as given) and
-minimax/hailuo-2.3/fast (hailuo-2.3-fast). Inputs: `prompt` (optional when
+minimax/hailuo-2.3/fast (hailuo-2.3-fast), minimax/hailuo-2.3/i2v-standard
+(hailuo-2.3 at 768p, from an image). Inputs: `prompt` (optional when
 `image` is given), `image` (first frame: URL, data URL or base64; required
-for the /fast models, as on Atlas), `end_image` (last frame),
+for the /fast and i2v models, as on Atlas), `end_image` (last frame),
 `enable_prompt_expansion`, `go_fast` (passed through to the fast model),
 `duration`, `resolution`; our own names (first_frame_image,
 last_frame_image, prompt_optimizer) work too.
@@ -67,6 +68,7 @@ MODELS = {
     "minimax/hailuo-02/standard": ("hailuo-02", "768p"),
     "minimax/hailuo-02/pro": ("hailuo-02", "1080p"),
     "minimax/hailuo-2.3/fast": ("hailuo-2.3-fast", ""),
+    "minimax/hailuo-2.3/i2v-standard": ("hailuo-2.3", "768p"),
     "minimax/hailuo-02": ("hailuo-02", ""),
 }
 # Atlas input name -> ours. Our own names pass through and win when both are sent.
@@ -82,7 +84,7 @@ OURS = (
     "go_fast",
 )
 # Models whose Atlas input requires `image` (and takes `prompt` as optional).
-IMAGE_REQUIRED = frozenset({"minimax/hailuo-02/fast", "minimax/hailuo-2.3/fast"})
+IMAGE_REQUIRED = frozenset({"minimax/hailuo-02/fast", "minimax/hailuo-2.3/fast", "minimax/hailuo-2.3/i2v-standard"})
 IGNORED = ("width", "height", "fps")
 STATUS_NAMES = {"queued": "processing", "running": "processing", "succeeded": "completed", "failed": "failed"}
 

@@ -14,7 +14,8 @@ is still accepted upstream but no longer used here):
 AIML API answers 403 "You've run out of credits" (and we also read 402 that way).
 
 Our models -> AIML ids: hailuo-02 -> "minimax/hailuo-02" (768p 6/10 s,
-1080p 6 s; first and last frame), hailuo-2.3-fast -> "minimax/hailuo-2.3-fast"
+1080p 6 s; first and last frame), hailuo-2.3 -> "minimax/hailuo-2.3" (text
+or a first frame, no last frame), hailuo-2.3-fast -> "minimax/hailuo-2.3-fast"
 (first frame required, no last frame). Images go as the signed https link to
 our stored copy when there is one, else as the data URL (AIML documents base64).
 """
@@ -29,7 +30,11 @@ from videogen.providers.http import HttpProviderAdapter
 from videogen.providers.responses import body_message
 
 GENERATION_PATH = "/v2/video/generations"
-MODEL_IDS = {"hailuo-02": "minimax/hailuo-02", "hailuo-2.3-fast": "minimax/hailuo-2.3-fast"}
+MODEL_IDS = {
+    "hailuo-02": "minimax/hailuo-02",
+    "hailuo-2.3": "minimax/hailuo-2.3",
+    "hailuo-2.3-fast": "minimax/hailuo-2.3-fast",
+}
 LAST_FRAME_MODELS = frozenset({"hailuo-02"})
 FIRST_FRAME_REQUIRED = frozenset({"hailuo-2.3-fast"})
 _STATUSES = {

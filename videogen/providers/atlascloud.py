@@ -18,6 +18,8 @@ ids take elsewhere: Atlas publishes no input schema):
 - hailuo-02       -> "minimax/hailuo-02/standard" (768p, 6/10 s)
 - hailuo-02-fast  -> "minimax/hailuo-02/fast" (512p, 6/10 s; `image` required,
                      `prompt` optional, `go_fast` passed through)
+- hailuo-2.3      -> "minimax/hailuo-2.3/i2v-standard" (768p, 6/10 s; image to
+                     video: `image` required, so a text-only request goes elsewhere)
 Unconfirmed ids ("minimax/hailuo-02/pro" for 1080p, "minimax/hailuo-2.3/fast")
 and last frames (`end_image`: no confirmed model takes one) are refused as
 route mismatches, so such a request runs on the next route instead.
@@ -68,10 +70,14 @@ def model_id(model: str, resolution: str) -> str | None:
         return "minimax/hailuo-02/standard"
     if model == "hailuo-02-fast" and resolution == "512p":
         return "minimax/hailuo-02/fast"
+    if model == "hailuo-2.3" and resolution == "768p":
+        return "minimax/hailuo-2.3/i2v-standard"
     return None
 
 
-_DEFAULT_RESOLUTION = {"hailuo-02": "768p", "hailuo-02-fast": "512p"}
+_DEFAULT_RESOLUTION = {"hailuo-02": "768p", "hailuo-02-fast": "512p", "hailuo-2.3": "768p"}
+# Atlas's image-to-video ids: `image` required.
+_IMAGE_REQUIRED = frozenset({"hailuo-02-fast", "hailuo-2.3"})
 
 
 class AtlasCloudAdapter(HttpProviderAdapter):
@@ -119,9 +125,11 @@ class AtlasCloudAdapter(HttpProviderAdapter):
             )
         if duration not in (6, 10):
             raise mismatch(f"Atlas Cloud cannot render {duration} s at {resolution}.", param="duration")
-        if request.model == "hailuo-02-fast" and not params.get("first_frame_image"):
+        if request.model in _IMAGE_REQUIRED and not params.get("first_frame_image"):
             raise mismatch(
-                "minimax/hailuo-02/fast needs an image.", param="first_frame_image", code="missing_first_frame"
+                f"{model_id(request.model, resolution)} needs an image.",
+                param="first_frame_image",
+                code="missing_first_frame",
             )
         if params.get("last_frame_image"):
             raise mismatch("Atlas Cloud has no confirmed last-frame input for this model.", param="last_frame_image")

@@ -17,6 +17,7 @@ Our models -> MiniMax ids:
 - hailuo-02        -> "MiniMax-Hailuo-02", "768P" (6/10 s) or "1080P" (6 s)
 - hailuo-02-fast   -> "MiniMax-Hailuo-02", "512P" (6/10 s); `go_fast` is not sent
                       (MiniMax has no such mode; `fast_pretreatment` is something else)
+- hailuo-2.3       -> "MiniMax-Hailuo-2.3", "768P" (6/10 s) or "1080P" (6 s), text or a first frame
 - hailuo-2.3-fast  -> "MiniMax-Hailuo-2.3-Fast", "768P" or "1080P", first frame required
 - minimax-hailuo-2 -> "MiniMax-Hailuo-02", standard "768P" or pro "1080P", 6 s
 A last frame (`last_frame_image`) goes only to MiniMax-Hailuo-02, with a first
@@ -46,6 +47,7 @@ from videogen.providers.responses import Decoded
 MODEL_IDS = {
     "hailuo-02": "MiniMax-Hailuo-02",
     "hailuo-02-fast": "MiniMax-Hailuo-02",
+    "hailuo-2.3": "MiniMax-Hailuo-2.3",
     "hailuo-2.3-fast": "MiniMax-Hailuo-2.3-Fast",
     # Segmind's "minimax-hailuo-2" is Hailuo 02: standard mode renders 768P, pro 1080P.
     "minimax-hailuo-2": "MiniMax-Hailuo-02",
@@ -53,12 +55,14 @@ MODEL_IDS = {
 ALLOWED_RESOLUTIONS = {
     "hailuo-02": {"768p", "1080p"},
     "hailuo-02-fast": {"512p"},
+    "hailuo-2.3": {"768p", "1080p"},
     "hailuo-2.3-fast": {"768p", "1080p"},
     "minimax-hailuo-2": {"768p", "1080p"},
 }
 DEFAULT_RESOLUTION = {
     "hailuo-02": "768p",
     "hailuo-02-fast": "512p",
+    "hailuo-2.3": "768p",
     "hailuo-2.3-fast": "768p",
     "minimax-hailuo-2": "768p",
 }
