@@ -170,6 +170,7 @@ def ensure_default_data() -> None:
     prices = importlib.import_module("billing.migrations.0002_default_price_rules")
     providers = importlib.import_module("videogen.migrations.0002_default_providers_and_schedules")
     more_routes = importlib.import_module("videogen.migrations.0007_more_provider_routes")
+    hailuo_23 = importlib.import_module("videogen.migrations.0013_hailuo_23")
     roles = importlib.import_module("videogen.migrations.0003_operator_roles")
     support_emails = importlib.import_module("outbox.migrations.0003_support_views_emails")
     from django.contrib.auth.models import Group
@@ -180,6 +181,7 @@ def ensure_default_data() -> None:
         prices.add_rules(django_apps, None)
     providers.forwards(django_apps, None)
     more_routes.forwards(django_apps, None)
+    hailuo_23.forwards(django_apps, None)
     if not Group.objects.filter(name="Support").exists():
         roles.forwards(django_apps, None)
         support_emails.forwards(django_apps, None)

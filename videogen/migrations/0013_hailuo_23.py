@@ -58,7 +58,7 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("videogen", "0010_support_views_showcase"),
+        ("videogen", "0012_generation_source_fal"),
         ("billing", "0002_default_price_rules"),
     ]
 
