@@ -78,6 +78,31 @@ def test_status_reads_do_not_use_the_keys_request_limit(client: Client, org_a, a
     assert client.post(path, {}, content_type="application/json", **auth(api_key_a[1], headers)).status_code == 429
 
 
+# Replicate's prediction read and fal's status and result reads, with each package's own auth scheme.
+PACKAGE_STATUS_READS = [
+    ("/v1/predictions/pred_unknown", "Token", "/v1/models"),
+    ("/fal-ai/minimax/requests/req_unknown/status", "Key", "/fal-ai/minimax/requests/req_unknown/cancel"),
+    ("/fal-ai/minimax/requests/req_unknown", "Key", "/fal-ai/minimax/requests/req_unknown/cancel"),
+]
+
+
+@pytest.mark.django_db(transaction=True)  # fal's status read is async: the key is read on another thread
+@pytest.mark.parametrize(("path", "scheme", "other"), PACKAGE_STATUS_READS)
+def test_replicate_and_fal_status_reads_do_not_use_the_keys_request_limit(
+    client: Client, org_a, api_key_a, path, scheme, other
+) -> None:
+    OrganizationApiLimits.objects.create(organization=org_a, key_requests_per_minute=2)
+    ratelimit.limits_cache_clear()
+    stay_in_one_window(5)
+    given = {"HTTP_AUTHORIZATION": f"{scheme} {api_key_a[1]}"}
+    reads = [client.get(path, **given) for _ in range(4)]
+    assert [r.status_code for r in reads] == [404] * 4, reads[-1].content
+    assert (reads[-1]["X-RateLimit-Limit"], reads[-1]["X-RateLimit-Remaining"]) == ("1800", "1796")
+    # Every other call still counts in the key's two requests a minute.
+    method = client.get if other == "/v1/models" else client.put
+    assert [method(other, **given).status_code == 429 for _ in range(3)] == [False, False, True]
+
+
 @pytest.mark.parametrize(("path", "headers"), CREATES)
 def test_creates_past_the_keys_limit_are_429_with_retry_after(client: Client, org_a, api_key_a, path, headers) -> None:
     OrganizationApiLimits.objects.create(organization=org_a, key_requests_per_minute=2)

@@ -181,9 +181,15 @@ def render_error(request: HttpRequest, exc: CompatError) -> HttpResponse:
     return response
 
 
-def fal_view(view: Any) -> Any:
-    """`compat_view` in fal's error style, taking fal's `Authorization: Key <key>` as well as Bearer."""
-    inner = compat_view(render_error)(view)
+def fal_view(view: Any = None, *, status_reads: bool = False) -> Any:
+    """`compat_view` in fal's error style, taking fal's `Authorization: Key <key>` as well as Bearer.
+
+    `@fal_view(status_reads=True)`: the view's GET reads a request's status or result, counted in the key's
+    status-read budget (see `compat_view`).
+    """
+    if view is None:
+        return lambda given: fal_view(given, status_reads=status_reads)
+    inner = compat_view(render_error, status_reads=status_reads)(view)
 
     def key_scheme(request: HttpRequest) -> None:
         scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
@@ -349,7 +355,7 @@ def _read(request: HttpRequest, alias: str, request_id: str) -> Generation:
     return _job(request, alias, request_id)
 
 
-@fal_view
+@fal_view(status_reads=True)
 async def request_status(request: HttpRequest, alias: str, request_id: str) -> HttpResponse:
     generation = await in_thread(_read)(request, alias, request_id)
     if generation.status in ACTIVE_STATUSES:
@@ -388,7 +394,7 @@ def _result(generation: Generation) -> dict[str, Any]:
     return output(generation)
 
 
-@fal_view
+@fal_view(status_reads=True)
 def request_result(request: HttpRequest, alias: str, request_id: str) -> HttpResponse:
     generation = _read(request, alias, request_id)
     response = JsonResponse(_result(generation))

@@ -178,9 +178,15 @@ def _token_as_bearer(request: HttpRequest) -> None:
         request.META["HTTP_AUTHORIZATION"] = f"Bearer {value}"
 
 
-def replicate_view(view: Callable[..., Any]) -> Callable[..., Any]:
-    """`compat_view` in Replicate's error shape, taking the `Token` scheme as well as `Bearer`."""
-    checked = compat_view(render_error)(view)
+def replicate_view(view: Callable[..., Any] | None = None, *, status_reads: bool = False) -> Any:
+    """`compat_view` in Replicate's error shape, taking the `Token` scheme as well as `Bearer`.
+
+    `@replicate_view(status_reads=True)`: the view's GET reads a prediction's status, counted in the key's
+    status-read budget (see `compat_view`).
+    """
+    if view is None:
+        return lambda given: replicate_view(given, status_reads=status_reads)
+    checked = compat_view(render_error, status_reads=status_reads)(view)
     if iscoroutinefunction(view):
 
         @wraps(checked)
@@ -553,7 +559,7 @@ async def model_predictions(request: HttpRequest, owner: str, name: str) -> Http
     return await _create(request, f"{owner}/{name}")
 
 
-@replicate_view
+@replicate_view(status_reads=True)
 def prediction(request: HttpRequest, prediction_id: str) -> HttpResponse:
     require_method(request, "GET")
     api_key = authenticate(request)
