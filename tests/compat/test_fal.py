@@ -146,6 +146,9 @@ def test_keys_come_as_fals_key_scheme_or_bearer_and_a_bad_key_is_401(client: Cli
         (T2V, {"prompt": ""}, ["body", "prompt"]),
         (T2V, {"prompt": "x", "prompt_optimizer": "maybe"}, ["body", "prompt_optimizer"]),
         (I2V, {"prompt": "x", "image_url": "IMG", "resolution": "1080P"}, ["body", "resolution"]),
+        # 512P is hailuo-02-fast, which animates a first frame only: never from text-to-video.
+        (T2V, {"prompt": "x", "resolution": "512P"}, ["body", "resolution"]),
+        ("fal-ai/minimax/hailuo-02/pro/text-to-video", {"prompt": "x", "resolution": "512P"}, ["body", "resolution"]),
         ("fal-ai/minimax/hailuo-02/pro/image-to-video", {"prompt": "x", "image_url": "IMG", "duration": "10"}, None),
         (
             "fal-ai/minimax/hailuo-2.3-fast/standard/image-to-video",

@@ -97,6 +97,7 @@ def test_the_token_scheme_works_like_bearer(client: Client, key_a: str) -> None:
         ("hailuo-02", {"input": {"prompt": ""}}, "input.prompt", "required"),
         ("hailuo-02", {"input": "a red kite"}, "input", "object"),
         ("hailuo-2.3-fast", {"input": {"prompt": "x"}}, "input.first_frame_image", "first frame"),
+        ("hailuo-02-fast", {"input": {"prompt": "x"}}, "input.first_frame_image", "first frame"),
         ("hailuo-2.3-fast", {"input": {"prompt": "x", "last_frame_image": "x"}}, "input.last_frame_image", "inputs"),
         ("hailuo-02", {"input": {"prompt": "x"}, "webhook": "ftp://example.com/h"}, "webhook", "http"),
         ("hailuo-02", {"input": {"prompt": "x"}, "webhook": 5}, "webhook", "URL"),

@@ -76,9 +76,10 @@ def test_the_environment_variables_alone_point_a_client_at_us(
     assert abs(probe_video(download(str(output), tmp_path)).duration_s - 10) < 0.1
 
 
-def test_create_then_wait_succeeds_with_urls_and_metrics(client: replicate.Client, live: str) -> None:
+def test_create_then_wait_succeeds_with_urls_and_metrics(client: replicate.Client, live: str, frames) -> None:
     prediction = client.predictions.create(
-        model="minimax/hailuo-02-fast", input={"prompt": "a lighthouse at dusk", "duration": 6}
+        model="minimax/hailuo-02-fast",
+        input={"prompt": "a lighthouse at dusk", "first_frame_image": frames.first, "duration": 6},
     )
     assert prediction.status == "starting"
     assert prediction.model == "minimax/hailuo-02-fast"
@@ -95,6 +96,7 @@ def test_create_then_wait_succeeds_with_urls_and_metrics(client: replicate.Clien
     assert prediction.output.startswith(f"{live}/files/")
     assert prediction.metrics["predict_time"] >= 0
     assert prediction.completed_at is not None
+    assert prediction.input.pop("first_frame_image").startswith("upl_")  # the frame as the upload we keep it under
     assert prediction.input == {
         "prompt": "a lighthouse at dusk",
         "duration": 6,
@@ -105,9 +107,7 @@ def test_create_then_wait_succeeds_with_urls_and_metrics(client: replicate.Clien
 
 
 def test_a_wait_that_runs_out_reads_starting_so_run_polls_on(client: replicate.Client, org_a) -> None:
-    prediction = client.predictions.create(
-        model="minimax/hailuo-02-fast", input={"prompt": "sandbox:hang a storm"}, wait=1
-    )
+    prediction = client.predictions.create(model="minimax/hailuo-02", input={"prompt": "sandbox:hang a storm"}, wait=1)
 
     # Whether the job is still queued or already running upstream, run() goes on polling only from "starting".
     assert prediction.status == "starting"
@@ -207,9 +207,10 @@ def test_models_get_carries_the_input_schema_and_its_version_runs(client: replic
     assert schema["properties"]["resolution"]["default"] == "1080p"
     assert schema["properties"]["duration"]["enum"] == [6, 10]
     assert {"prompt", "first_frame_image", "last_frame_image", "prompt_optimizer"} <= set(schema["properties"])
-    assert client.models.get("minimax/hailuo-2.3-fast").latest_version.openapi_schema["components"]["schemas"]["Input"][
-        "required"
-    ] == ["first_frame_image"]
+    assert "required" not in schema  # hailuo-02 also renders from a prompt alone
+    for animates_a_frame in ("minimax/hailuo-02-fast", "minimax/hailuo-2.3-fast"):
+        version = client.models.get(animates_a_frame).latest_version
+        assert version.openapi_schema["components"]["schemas"]["Input"]["required"] == ["first_frame_image"]
 
     # "owner/name:version", as copied from a model page, runs through POST /v1/predictions and the version route.
     output = client.run(f"minimax/hailuo-02:{model.latest_version.id}", input={"prompt": "dawn", "resolution": "768p"})
@@ -224,7 +225,7 @@ def test_a_failed_prediction_raises_model_error_and_costs_nothing(client: replic
     before = balance_get(org_a)
 
     with pytest.raises(replicate.exceptions.ModelError) as failed:
-        client.run("minimax/hailuo-02-fast", input={"prompt": "sandbox:fail this one"})
+        client.run("minimax/hailuo-02", input={"prompt": "sandbox:fail this one", "resolution": "768p"})
 
     assert failed.value.prediction.status == "failed"
     assert "content policy" in failed.value.prediction.error

@@ -93,6 +93,7 @@ APPS: dict[str, App] = {
     "minimax/hailuo-02/standard/image-to-video": App(
         "hailuo-02", "768p", True, (("768P", "hailuo-02", "768p"), ("512P", "hailuo-02-fast", "512p"))
     ),
+    # Text-to-video ids take no 512P: that is hailuo-02-fast, which needs a first frame.
     "minimax/hailuo-02/standard/text-to-video": App("hailuo-02", "768p", False),
     # Hailuo 02 pro: native 1080p, 6 seconds.
     "minimax/hailuo-02/pro/image-to-video": App("hailuo-02", "1080p", True),
