@@ -31,7 +31,8 @@ def hailuo(*args: str, key: str, base_url: str, cwd: Path) -> subprocess.Complet
 def test_generate_saves_a_video_that_decodes_and_draws_a_progress_bar(
     live: str, key_a: str, org_a: Organization, frame_png: Path, tmp_path: Path, settings
 ) -> None:
-    settings.SANDBOX_LATENCY_SECONDS = 2
+    # Longer than the client's 5 s server-side wait per poll, so one poll answers while the job is running.
+    settings.SANDBOX_LATENCY_SECONDS = 7
     before = balance_get(org_a).balance_micros
     done = hailuo(
         "generate", "a paper boat", "--image", str(frame_png), "--duration", "6", "-o", "boat.mp4",

@@ -78,7 +78,7 @@ def test_create_uploads_the_frame_waits_with_progress_and_downloads_a_video(
 def test_get_list_through_pages_and_cancel_without_charge(live: str, key_a: str, org_a: Organization) -> None:
     with _client(key_a, live) as client:
         before = client.balance()
-        hanging = [client.generations.create(model="hailuo-02-fast", prompt=f"sandbox:hang boat {n}") for n in range(3)]
+        hanging = [client.generations.create(model="hailuo-02", prompt=f"sandbox:hang boat {n}") for n in range(3)]
         assert client.balance().held_micros == sum(job.price.amount_micros for job in hanging)
 
         got = client.generations.get(hanging[0].id)
@@ -149,7 +149,7 @@ def test_a_create_refused_for_running_jobs_is_retried_after_retry_after_and_succ
     OrganizationApiLimits.objects.create(organization=org_a, max_running_jobs=1)
     ratelimit.limits_cache_clear()
     with _client(key_a, live) as client:
-        blocker = client.generations.create(model="hailuo-02-fast", prompt="sandbox:hang first")
+        blocker = client.generations.create(model="hailuo-02", prompt="sandbox:hang first")
 
         def cancel_soon() -> None:
             time.sleep(1.5)
@@ -159,7 +159,7 @@ def test_a_create_refused_for_running_jobs_is_retried_after_retry_after_and_succ
         canceller = threading.Thread(target=cancel_soon)
         canceller.start()
         started = time.monotonic()
-        second = client.generations.create(model="hailuo-02-fast", prompt="second, after a 429")
+        second = client.generations.create(model="hailuo-02", prompt="second, after a 429")
         waited = time.monotonic() - started
         canceller.join()
 
@@ -261,7 +261,7 @@ def lossy(request: pytest.FixtureRequest, live: str) -> Iterator[LossyProxy]:
 def test_a_retried_create_neither_creates_nor_charges_twice(lossy: LossyProxy, key_a: str, org_a: Organization) -> None:
     before = balance_get(org_a).balance_micros
     with _client(key_a, lossy.url) as client:
-        video = client.generations.create(model="hailuo-02-fast", prompt="a paper boat", wait=True, poll_wait=1)
+        video = client.generations.create(model="hailuo-02", prompt="a paper boat", wait=True, poll_wait=1)
     assert video.status == "succeeded"
 
     assert len(lossy.creates) == 2  # the lost answer, then the retry
@@ -277,10 +277,10 @@ def test_a_retried_create_neither_creates_nor_charges_twice(lossy: LossyProxy, k
 def test_two_calls_with_the_same_arguments_are_two_jobs(live: str, key_a: str, org_a: Organization) -> None:
     # A fresh key per logical call: the same request made twice on purpose is two generations.
     with _client(key_a, live) as client:
-        first = client.generations.create(model="hailuo-02-fast", prompt="twice")
-        second = client.generations.create(model="hailuo-02-fast", prompt="twice")
-        again = client.generations.create(model="hailuo-02-fast", prompt="twice", idempotency_key="mine-1")
-        replay = client.generations.create(model="hailuo-02-fast", prompt="twice", idempotency_key="mine-1")
+        first = client.generations.create(model="hailuo-02", prompt="twice")
+        second = client.generations.create(model="hailuo-02", prompt="twice")
+        again = client.generations.create(model="hailuo-02", prompt="twice", idempotency_key="mine-1")
+        replay = client.generations.create(model="hailuo-02", prompt="twice", idempotency_key="mine-1")
     assert first.id != second.id
     assert again.id == replay.id
     assert Generation.objects.filter(organization=org_a).count() == 3

@@ -28,7 +28,7 @@ def test_a_real_delivery_verifies_and_a_tampered_one_does_not(live: str, key_a: 
         endpoint = client.request("POST", "webhook-endpoints", json={"url": receiver.url(), "description": "tests"})
         secret = endpoint["secret"]
         assert secret.startswith("whsec_")
-        video = client.generations.create(model="hailuo-02-fast", prompt="a lighthouse", wait=True, poll_wait=1)
+        video = client.generations.create(model="hailuo-02", prompt="a lighthouse", wait=True, poll_wait=1)
     assert video.status == "succeeded"
 
     deadline = time.monotonic() + 30

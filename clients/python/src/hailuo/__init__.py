@@ -3,7 +3,7 @@
 import hailuo
 
 client = hailuo.Client()  # reads HAILUO_API_KEY and HAILUO_BASE_URL
-video = client.generations.create(model="hailuo-02-fast", prompt="a paper boat", wait=True)
+video = client.generations.create(model="hailuo-02", prompt="a paper boat", wait=True)
 client.generations.download(video, "boat.mp4")
 """
 

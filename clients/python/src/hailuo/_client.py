@@ -62,7 +62,7 @@ class Client:
     """The native API, synchronously.
 
     >>> client = Client()  # HAILUO_API_KEY, and HAILUO_BASE_URL or the local default
-    >>> video = client.generations.create(model="hailuo-02-fast", prompt="a paper boat", wait=True)
+    >>> video = client.generations.create(model="hailuo-02", prompt="a paper boat", wait=True)
     >>> client.generations.download(video, "boat.mp4")
     """
 

@@ -73,10 +73,15 @@ def _metadata_item(text: str) -> tuple[str, str]:
     return key, value
 
 
+# The default models: hailuo-02-fast animates a first frame only, hailuo-02 also renders from text alone.
+IMAGE_MODEL = "hailuo-02-fast"
+TEXT_MODEL = "hailuo-02"
+
+
 def cmd_generate(client: Client, args: argparse.Namespace) -> int:
     metadata = dict(args.metadata or [])
     job = client.generations.create(
-        model=args.model,
+        model=args.model or (IMAGE_MODEL if args.image else TEXT_MODEL),
         prompt=args.prompt,
         first_frame=args.image,
         last_frame=args.last_image,
@@ -192,7 +197,9 @@ def _parser() -> argparse.ArgumentParser:
 
     generate = commands.add_parser("generate", help="make a video and save it", parents=[common])
     generate.add_argument("prompt", help="what the video shows")
-    generate.add_argument("--model", default="hailuo-02-fast", help="model id (see `hailuo models`)")
+    generate.add_argument(
+        "--model", help=f"model id (see `hailuo models`); default {IMAGE_MODEL} with --image, {TEXT_MODEL} without"
+    )
     generate.add_argument("--image", help="first frame: a local file, an http(s) URL or an upload id")
     generate.add_argument("--last-image", help="last frame, likewise (where the model takes one)")
     generate.add_argument("--duration", type=int, help="seconds (6 or 10, by model)")

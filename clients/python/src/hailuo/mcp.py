@@ -107,7 +107,7 @@ async def list_models() -> dict[str, Any]:
 @server.tool()
 async def start_generation(
     prompt: str,
-    model: str = "hailuo-02-fast",
+    model: str | None = None,
     image: str | None = None,
     last_image: str | None = None,
     duration: int | None = None,
@@ -117,12 +117,13 @@ async def start_generation(
     """Start a video; returns at once with its id (then call wait_for_generation).
 
     `image` is the first frame: a local file path (absolute, or relative to this server's working directory)
-    or an http(s) URL; `last_image` likewise where the model takes one. The price is reserved now and
-    charged only if the video is delivered.
+    or an http(s) URL; `last_image` likewise where the model takes one. Without `model`: hailuo-02-fast
+    when an image is given (it needs one), hailuo-02 otherwise. The price is reserved now and charged only
+    if the video is delivered.
     """
     with _errors():
         generation = await _api().generations.create(
-            model=model,
+            model=model or ("hailuo-02-fast" if image else "hailuo-02"),
             prompt=prompt,
             first_frame=image or None,
             last_frame=last_image or None,
