@@ -72,6 +72,9 @@ STATUS_READS = {
     ("get", "/v2/generate/video/minimax/generation"),
     ("get", "/v2/video/generations"),
     ("get", "/api/v1/model/prediction/zz_unknown"),
+    ("get", "/v1/predictions/zz_unknown"),
+    ("get", "/fal-ai/zz_unknown/requests/zz_unknown/status"),
+    ("get", "/fal-ai/zz_unknown/requests/zz_unknown"),
 }
 
 
