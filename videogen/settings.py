@@ -335,6 +335,8 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "videogen-cache",
+            # One pool per process: Django makes a cache backend per request under ASGI (core/redis.py).
+            "OPTIONS": {"pool_class": "core.redis.SharedConnectionPool"},
         }
     }
 else:
