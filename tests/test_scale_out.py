@@ -16,14 +16,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redis
 from django.conf import settings
 from django.core.management import call_command
 from django_q.models import OrmQ, Task
 
 from billing.models import LedgerEntry
 from tests.api.conftest import fund, png_data_url
-from tests.live import Processes, database_url, free_port, wait_healthy
+from tests.live import Processes, database_url, free_port, redis_or_skip, wait_healthy
 from videogen.media import probe_video
 from videogen.models import Generation, Status
 
@@ -35,14 +34,7 @@ JOBS = 12
 
 @pytest.fixture
 def redis_url() -> str:
-    client = redis.Redis.from_url(REDIS, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        reason = f"no Redis at {REDIS}: the scale-out test needs a real Redis broker ({exc})"
-        if os.environ.get("REQUIRE_REDIS") == "1":
-            pytest.fail(f"REQUIRE_REDIS=1 but {reason}", pytrace=False)
-        pytest.skip(reason)
+    redis_or_skip(REDIS, "the scale-out test needs a real Redis broker")
     return REDIS
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from typing import Any
 
@@ -10,20 +9,15 @@ import pytest
 import redis
 from django.core.cache.backends.redis import RedisCache
 
+from tests.live import redis_or_skip
+
 REDIS = "redis://127.0.0.1:6379/13"
 OPTIONS = {"pool_class": "core.redis.SharedConnectionPool"}
 
 
 @pytest.fixture
 def server() -> redis.Redis:
-    client = redis.Redis.from_url(REDIS, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        reason = f"no Redis at {REDIS}"
-        if os.environ.get("REQUIRE_REDIS") == "1":
-            pytest.fail(f"REQUIRE_REDIS=1 but {reason}", pytrace=False)
-        pytest.skip(reason)
+    client: redis.Redis = redis_or_skip(REDIS, "the pool test counts connections a real Redis receives")
     return client
 
 

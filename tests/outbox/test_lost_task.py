@@ -24,7 +24,7 @@ from django_q.models import Schedule
 from accounts.models import Organization, User
 from billing import services as billing_services
 from outbox.models import Email, EmailStatus
-from tests.live import ROOT, database_url
+from tests.live import ROOT, database_url, redis_or_skip
 from tests.outbox.smtp import SmtpServer
 from tests.videogen.test_worker_e2e import Worker
 
@@ -44,16 +44,7 @@ def wait_for(condition, what: str, timeout: float) -> None:
 @pytest.fixture
 def queue_name() -> Iterator[str]:
     """A django-q2 cluster (and Redis queue) name of this test's own, removed afterwards."""
-    import redis
-
-    client = redis.Redis.from_url(REDIS, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        reason = f"no Redis at {REDIS}: the lost-task test needs a real Redis broker"
-        if os.environ.get("REQUIRE_REDIS") == "1":
-            pytest.fail(f"REQUIRE_REDIS=1 but {reason}", pytrace=False)
-        pytest.skip(reason)
+    client = redis_or_skip(REDIS, "the lost-task test needs a real Redis broker")
     name = f"test-outbox-{uuid.uuid4().hex[:12]}"
     yield name
     for key in client.scan_iter(f"django_q:{name}:*"):
