@@ -190,9 +190,11 @@ def rate_limit_hit(api_key: ApiKey, *, status_read: bool = False) -> RateState:
     if status_read:
         scope = status_reads_scope(api_key)
         count = counters_bump([scope], window_start)[scope]
-        # Never below the key's own request limit: an organization given higher limits polls under them too.
+        # An organization given a higher request limit than the default polls under it too.
         key_limit = limits_for(api_key.organization_id).key_requests_per_minute
-        limit = max(settings.API_KEY_STATUS_READS_PER_MINUTE, key_limit)
+        limit = settings.API_KEY_STATUS_READS_PER_MINUTE
+        if key_limit > DEFAULT_KEY_REQUESTS_PER_MINUTE:
+            limit = max(limit, key_limit)
         left = limit - count
         exceeded = STATUS_READS if left < 0 else None
         return RateState(limit=limit, remaining=max(0, left), reset_at=window_start + WINDOW_SECONDS, exceeded=exceeded)

@@ -78,6 +78,21 @@ def test_status_reads_do_not_use_the_keys_request_limit(client: Client, org_a, a
     assert client.post(path, {}, content_type="application/json", **auth(api_key_a[1], headers)).status_code == 429
 
 
+def test_an_organization_given_a_raised_request_limit_polls_under_it_too(
+    client: Client, org_a, api_key_a, settings
+) -> None:
+    settings.API_KEY_STATUS_READS_PER_MINUTE = 2
+    stay_in_one_window(5)
+    given = auth(api_key_a[1], "bearer")
+    path = STATUS_READS[3][0]
+    # The default request limit leaves the status-read budget as set.
+    assert client.get(path, **given)["X-RateLimit-Limit"] == "2"
+    OrganizationApiLimits.objects.create(organization=org_a, key_requests_per_minute=5000)
+    ratelimit.limits_cache_clear()
+    answers = [client.get(path, **given) for _ in range(3)]
+    assert [(r.status_code, r["X-RateLimit-Limit"]) for r in answers] == [(404, "5000")] * 3
+
+
 # Replicate's prediction read and fal's status and result reads, with each package's own auth scheme.
 PACKAGE_STATUS_READS = [
     ("/v1/predictions/pred_unknown", "Token", "/v1/models"),
