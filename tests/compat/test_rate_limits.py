@@ -84,7 +84,7 @@ def test_an_organization_given_a_raised_request_limit_polls_under_it_too(
     settings.API_KEY_STATUS_READS_PER_MINUTE = 2
     stay_in_one_window(5)
     given = auth(api_key_a[1], "bearer")
-    path = STATUS_READS[3][0]
+    path = "/v2/video/generations?generation_id=gen_unknown"
     # The default request limit leaves the status-read budget as set.
     assert client.get(path, **given)["X-RateLimit-Limit"] == "2"
     OrganizationApiLimits.objects.create(organization=org_a, key_requests_per_minute=5000)
