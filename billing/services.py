@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, QuerySet, Sum
+from django.db.models import F, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from accounts.models import ApiKey, Organization, User
@@ -75,7 +75,7 @@ def _unreserve(account: CreditAccount, amount_micros: int) -> None:
 
 
 def _book(
-    account: CreditAccount,
+    organization_id: int,
     *,
     kind: str,
     amount_micros: int,
@@ -86,17 +86,18 @@ def _book(
     reference: str = "",
     staff_user: User | None = None,
     api_key: ApiKey | None = None,
-    balance_after: int | None = None,
+    balance_after: int | Subquery | None = None,
 ) -> LedgerEntry:
     """Write the ledger row for a change already applied to the (locked) account row.
 
     `balance_after` may be given when the caller knows it (a hold leaves the
-    locked balance as it was); otherwise it is read back.
+    locked balance as it was), or as `_locked_balance()` for the INSERT to read
+    it; otherwise it is read back first.
     """
     if balance_after is None:
-        balance_after = CreditAccount.objects.filter(pk=account.pk).values_list("balance_micros", flat=True).get()
+        balance_after = _locked_balance(organization_id).get()
     entry = LedgerEntry(
-        organization_id=account.organization_id,
+        organization_id=organization_id,
         kind=kind,
         amount_micros=amount_micros,
         held_delta_micros=held_delta_micros,
@@ -110,6 +111,11 @@ def _book(
     )
     entry.save(force_insert=True)
     return entry
+
+
+def _locked_balance(organization_id: int) -> QuerySet[CreditAccount, int]:
+    """The organization's balance, to be read under the caller's lock on the account row."""
+    return CreditAccount.objects.filter(organization_id=organization_id).values_list("balance_micros", flat=True)
 
 
 def _money(micros: int) -> dict[str, object]:
@@ -164,7 +170,7 @@ def credits_grant(
             return None
         CreditAccount.objects.filter(pk=account.pk).update(balance_micros=F("balance_micros") + amount_micros)
         entry = _book(
-            account,
+            account.organization_id,
             kind=kind,
             amount_micros=amount_micros,
             idempotency_key=idempotency_key,
@@ -224,7 +230,7 @@ def credits_adjust(
         if not changed:
             raise BillingError(f"Only {usd_string(account.available_micros)} USD is available to take away.")
         entry = _book(
-            account,
+            account.organization_id,
             kind=EntryKind.ADJUSTMENT,
             amount_micros=amount_micros,
             idempotency_key=key,
@@ -260,7 +266,11 @@ def credits_reclaim(
         if not changed:
             raise BillingError("The credit account changed while it was locked.")
         entry = _book(
-            account, kind=EntryKind.REFUND, amount_micros=-taken, idempotency_key=idempotency_key, reason=reason
+            account.organization_id,
+            kind=EntryKind.REFUND,
+            amount_micros=-taken,
+            idempotency_key=idempotency_key,
+            reason=reason,
         )
         _low_balance_update(account, entry)
     return entry, amount_micros - taken
@@ -294,22 +304,23 @@ def _month_start(now: datetime) -> datetime:
     return now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def _spend_limits_check(account: CreditAccount, api_key: ApiKey | None, amount_micros: int) -> None:
+def _spend_limits_check(account: CreditAccount, api_key: ApiKey | None, amount_micros: int, hold: Hold) -> None:
     """Called with the account locked, so concurrent holds of the organization see each other.
 
-    The key's limit is the one it had when the request authenticated with it.
+    `hold` is the one being decided (not yet spending). The key's limit is the
+    one it had when the request authenticated with it.
     """
     if api_key is not None:
         limit = api_key.spend_limit_micros
         if limit is not None:
-            spent = _spent(Hold.objects.filter(api_key_id=api_key.pk))
+            spent = _spent(Hold.objects.filter(api_key_id=api_key.pk).exclude(pk=hold.pk))
             if spent + amount_micros > limit:
                 raise SpendLimitExceeded("api_key", limit, spent, amount_micros)
     cap = account.monthly_cap_micros
     if cap is not None:
         holds = Hold.objects.filter(
             organization_id=account.organization_id, created_at__gte=_month_start(timezone.now())
-        )
+        ).exclude(pk=hold.pk)
         spent = _spent(holds)
         if spent + amount_micros > cap:
             raise SpendLimitExceeded("organization_monthly", cap, spent, amount_micros)
@@ -348,18 +359,9 @@ def credits_hold(
             if existing.organization_id != organization.pk:
                 raise BillingError(f"Reference {reference} belongs to another organization.")
             return existing
-    account = _reserve(organization.pk, amount_micros)
-    if account is None:
-        account = _locked_account(organization.pk)
-        _spend_limits_check(account, api_key, amount_micros)  # a spend limit is the first reason given
-        raise InsufficientCredits(amount_micros, account.available_micros)
-    try:
-        _spend_limits_check(account, api_key, amount_micros)  # the row stays locked: concurrent holds queue here
-        if max_open_holds is not None and account.open_holds > max_open_holds:
-            raise TooManyOpenHolds(max_open_holds)
-    except (SpendLimitExceeded, TooManyOpenHolds):
-        _unreserve(account, amount_micros)  # the caller rolls back anyway; this keeps the account right if it does not
-        raise
+    # The hold row goes in before the account row is locked: nobody sees it before the commit, and
+    # every hold the organization takes meanwhile waits for the reservation, one ledger row and the
+    # commit only.
     hold = Hold.objects.create(
         organization=organization,
         api_key=api_key,
@@ -367,17 +369,62 @@ def credits_hold(
         upstream_cost_micros=upstream_cost_micros,
         reference=reference,
     )
+    try:
+        if (api_key is None or api_key.spend_limit_micros is None) and _reserve_within_limits(
+            organization.pk, amount_micros, max_open_holds
+        ):
+            balance_after: int | Subquery = Subquery(_locked_balance(organization.pk))
+        else:
+            balance_after = _reserve_checked(organization.pk, amount_micros, api_key, max_open_holds, hold)
+    except (InsufficientCredits, SpendLimitExceeded, TooManyOpenHolds):
+        Hold.objects.filter(pk=hold.pk).delete()  # the caller rolls back anyway; this keeps nothing if it does not
+        raise
     _book(
-        account,
+        organization.pk,
         kind=EntryKind.HOLD,
         amount_micros=0,
         held_delta_micros=amount_micros,
         idempotency_key=f"hold:{reference}",
         reference=reference,
         api_key=api_key,
-        balance_after=account.balance_micros,  # read under the lock; a hold does not change the balance
+        balance_after=balance_after,  # read under the lock; a hold does not change the balance
     )
     return hold
+
+
+def _reserve_within_limits(organization_id: int, amount_micros: int, max_open_holds: int | None) -> bool:
+    """The reservation of an organization with no monthly cap and room for another open hold, in one UPDATE.
+
+    False (nothing changed, no lock taken when no row matched) leaves the
+    decision, and the reason for a refusal, to _reserve_checked.
+    """
+    within = CreditAccount.objects.filter(
+        organization_id=organization_id,
+        balance_micros__gte=F("held_micros") + amount_micros,
+        monthly_cap_micros__isnull=True,
+    )
+    if max_open_holds is not None:
+        within = within.filter(open_holds__lt=max_open_holds)
+    return bool(within.update(held_micros=F("held_micros") + amount_micros, open_holds=F("open_holds") + 1))
+
+
+def _reserve_checked(
+    organization_id: int, amount_micros: int, api_key: ApiKey | None, max_open_holds: int | None, hold: Hold
+) -> int:
+    """Reserve under the account's lock with every limit checked; the locked balance, or the refusal raised."""
+    account = _reserve(organization_id, amount_micros)
+    if account is None:
+        account = _locked_account(organization_id)
+        _spend_limits_check(account, api_key, amount_micros, hold)  # a spend limit is the first reason given
+        raise InsufficientCredits(amount_micros, account.available_micros)
+    try:
+        _spend_limits_check(account, api_key, amount_micros, hold)  # the row stays locked: concurrent holds queue here
+        if max_open_holds is not None and account.open_holds > max_open_holds:
+            raise TooManyOpenHolds(max_open_holds)
+    except (SpendLimitExceeded, TooManyOpenHolds):
+        _unreserve(account, amount_micros)  # the caller rolls back anyway; this keeps the account right if it does not
+        raise
+    return account.balance_micros
 
 
 def _hold_for(reference: str) -> Hold:
@@ -406,7 +453,7 @@ def hold_capture(*, reference: str, upstream_cost_micros: int | None = None) -> 
         if not moved:
             raise BillingError(f"Account of {account.organization.public_id} holds less than {reference}.")
         entry = _book(
-            account,
+            account.organization_id,
             kind=EntryKind.CAPTURE,
             amount_micros=-price,
             held_delta_micros=-price,
@@ -435,7 +482,7 @@ def hold_release(*, reference: str, reason: str) -> bool:
         if not moved:
             raise BillingError(f"Account of {account.organization.public_id} holds less than {reference}.")
         _book(
-            account,
+            account.organization_id,
             kind=EntryKind.RELEASE,
             amount_micros=0,
             held_delta_micros=-price,
@@ -464,7 +511,7 @@ def credits_refund(
             raise BillingError(f"{reference} was not charged ({hold.status}); there is nothing to refund.")
         CreditAccount.objects.filter(pk=account.pk).update(balance_micros=F("balance_micros") + hold.amount_micros)
         entry = _book(
-            account,
+            account.organization_id,
             kind=EntryKind.REFUND,
             amount_micros=hold.amount_micros,
             idempotency_key=key,

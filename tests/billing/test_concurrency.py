@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from accounts.models import Organization
 from billing import services
 from billing.errors import InsufficientCredits
-from billing.models import CreditAccount, Hold, HoldStatus
+from billing.models import CreditAccount, Hold, HoldStatus, LedgerEntry
 from billing.selectors import balance_get, ledger_drift
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -160,4 +160,33 @@ def test_a_monthly_cap_holds_under_simultaneous_holds(org_a: Organization, refer
     kinds = Counter(type(r).__name__ for r in results)
     assert kinds == {"Hold": 3, SpendLimitExceeded.__name__: 17}
     assert balance_get(org_a).held_micros == 3 * PRICE
+    assert ledger_drift() == []
+
+
+def test_every_ledger_row_shows_the_balance_after_it_while_holds_captures_and_top_ups_run_at_once(
+    org_a: Organization,
+) -> None:
+    """A hold books its ledger row under the account's lock: the balance it shows is the running balance."""
+    services.credits_grant(organization=org_a, amount_micros=10_000_000, kind="grant", idempotency_key="start")
+    for n in range(10):
+        with transaction.atomic():
+            services.credits_hold(organization=org_a, amount_micros=PRICE, reference=f"gen_done_{n}")
+
+    def work(n: int) -> object:
+        if n % 3 == 0:
+            return services.hold_capture(reference=f"gen_done_{n // 3}")
+        if n % 3 == 1:
+            with transaction.atomic():
+                return services.credits_hold(
+                    organization=org_a, amount_micros=PRICE, reference=f"gen_new_{n}", reference_is_new=True
+                )
+        return services.credits_grant(organization=org_a, amount_micros=7, kind="topup", idempotency_key=f"top_{n}")
+
+    results = run_at_once(30, work)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    running = 0
+    for entry in LedgerEntry.objects.filter(organization=org_a).order_by("pk"):
+        running += entry.amount_micros
+        assert entry.balance_after_micros == running, (entry.kind, entry.reference)
+    assert running == balance_get(org_a).balance_micros == 1_000_000 + 10_000_000 - 10 * PRICE + 10 * 7
     assert ledger_drift() == []
