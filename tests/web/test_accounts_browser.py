@@ -1,6 +1,7 @@
 """The door in headless Chromium against a live server: sign-up with the verification email, the credit
-arriving only once the address is verified, log-in throttling, and staff kept out of the admin until they
-enrol an authenticator app (codes computed here from the secret the page shows).
+arriving only once the address is verified, log-in throttling, staff kept out of the admin until they
+enrol an authenticator app (codes computed here from the secret the page shows), and a security key
+enrolled and used to sign in (Chromium's virtual WebAuthn authenticator, driven over the DevTools protocol).
 
 Emails go through Django's email backend (the test's in-memory outbox: the live server runs in this process).
 """
@@ -118,3 +119,57 @@ def test_staff_without_two_factor_are_kept_out_of_the_admin_until_they_enrol_an_
     page.get_by_role("button", name="Confirm").click()
     expect(page).to_have_url(re.compile(r"/admin/$"))
     expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
+
+
+def test_a_security_key_enrolled_from_the_account_signs_its_owner_in(page, live_server, settings) -> None:
+    """Chromium's virtual authenticator stands in for the key: WebAuthn itself, end to end, nothing emulated here."""
+    from allauth.mfa.models import Authenticator
+
+    # Security keys need HTTPS; the live server is plain HTTP on localhost, which browsers allow too.
+    settings.MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
+    fay = verified_user("fay@example.com", "Fay")
+    devtools = page.context.new_cdp_session(page)
+    devtools.send("WebAuthn.enable")
+    authenticator = devtools.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "usb",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )["authenticatorId"]
+    page.goto("/accounts/login/")
+    log_in(page, "fay@example.com")
+    expect(page).to_have_url(re.compile(r"/dashboard/$"))
+
+    page.goto("/accounts/2fa/webauthn/add/")
+    if page.get_by_label("Password").count():  # adding a key asks for the password again
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("heading", name="Add Security Key")).to_be_visible()
+    page.get_by_label("Name").fill("Desk key")
+    screenshot(page, "mfa-security-key-add")
+    page.get_by_role("button", name="Add").click()
+    expect(page.get_by_role("heading", name="Recovery Codes")).to_be_visible()
+    [key] = Authenticator.objects.filter(user=fay, type=Authenticator.Type.WEBAUTHN)
+    assert key.wrap().name == "Desk key"
+    assert len(devtools.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]) == 1
+
+    # Signed out, the password alone no longer lets Fay in: the key does.
+    page.context.clear_cookies()
+    page.goto("/accounts/login/")
+    log_in(page, "fay@example.com")
+    expect(page.get_by_role("heading", name="Two-Factor Authentication")).to_be_visible()
+    page.goto("/dashboard/")  # the password alone does not reach it: the sign-in waits for the second factor
+    expect(page).to_have_url(re.compile(r"/accounts/2fa/authenticate/"))
+    screenshot(page, "mfa-security-key-sign-in")
+    page.get_by_role("button", name="Use a security key").click()
+    expect(page).to_have_url(re.compile(r"/dashboard/$"))
+    expect(page.get_by_test_id("available")).to_have_text("$1.00")
+    key.refresh_from_db()
+    assert key.last_used_at is not None
