@@ -53,17 +53,25 @@ def _locked_account(organization_id: int) -> CreditAccount:
     return account
 
 
-def _reserve(organization_id: int, amount_micros: int) -> CreditAccount | None:
-    """Add to the held amount if the balance covers it, and return the account as it is now, its row locked.
+def _reserve(
+    organization_id: int, amount_micros: int, *, uncapped_only: bool = False, max_open_holds: int | None = None
+) -> bool:
+    """Add to the held amount if the balance covers it; True when it did, the account's row then locked.
 
     The conditional UPDATE decides and takes the row lock at once, so two holds
-    can never both spend the same credit. None (nothing changed) when the
-    balance does not cover the amount or the organization has no account yet.
+    can never both spend the same credit. False (nothing changed, no lock
+    kept) when the balance does not cover the amount, the organization has no
+    account yet, or (when asked) it has a monthly cap or no room for another
+    open hold under `max_open_holds`.
     """
-    reserved = CreditAccount.objects.filter(
+    rows = CreditAccount.objects.filter(
         organization_id=organization_id, balance_micros__gte=F("held_micros") + amount_micros
-    ).update(held_micros=F("held_micros") + amount_micros, open_holds=F("open_holds") + 1)
-    return _locked_account(organization_id) if reserved else None
+    )
+    if uncapped_only:
+        rows = rows.filter(monthly_cap_micros__isnull=True)
+    if max_open_holds is not None:
+        rows = rows.filter(open_holds__lt=max_open_holds)
+    return bool(rows.update(held_micros=F("held_micros") + amount_micros, open_holds=F("open_holds") + 1))
 
 
 def _unreserve(account: CreditAccount, amount_micros: int) -> None:
@@ -91,8 +99,9 @@ def _book(
     """Write the ledger row for a change already applied to the (locked) account row.
 
     `balance_after` may be given when the caller knows it (a hold leaves the
-    locked balance as it was), or as `_locked_balance()` for the INSERT to read
-    it; otherwise it is read back first.
+    locked balance as it was), or as a Subquery of `_locked_balance()` for the
+    INSERT to read it (the returned entry then holds that expression, not the
+    number); otherwise it is read back first.
     """
     if balance_after is None:
         balance_after = _locked_balance(organization_id).get()
@@ -370,8 +379,9 @@ def credits_hold(
         reference=reference,
     )
     try:
-        if (api_key is None or api_key.spend_limit_micros is None) and _reserve_within_limits(
-            organization.pk, amount_micros, max_open_holds
+        # No cap, no key limit and room for another job: nothing to sum, so the one UPDATE decides.
+        if (api_key is None or api_key.spend_limit_micros is None) and _reserve(
+            organization.pk, amount_micros, uncapped_only=True, max_open_holds=max_open_holds
         ):
             balance_after: int | Subquery = Subquery(_locked_balance(organization.pk))
         else:
@@ -392,29 +402,13 @@ def credits_hold(
     return hold
 
 
-def _reserve_within_limits(organization_id: int, amount_micros: int, max_open_holds: int | None) -> bool:
-    """The reservation of an organization with no monthly cap and room for another open hold, in one UPDATE.
-
-    False (nothing changed, no lock taken when no row matched) leaves the
-    decision, and the reason for a refusal, to _reserve_checked.
-    """
-    within = CreditAccount.objects.filter(
-        organization_id=organization_id,
-        balance_micros__gte=F("held_micros") + amount_micros,
-        monthly_cap_micros__isnull=True,
-    )
-    if max_open_holds is not None:
-        within = within.filter(open_holds__lt=max_open_holds)
-    return bool(within.update(held_micros=F("held_micros") + amount_micros, open_holds=F("open_holds") + 1))
-
-
 def _reserve_checked(
     organization_id: int, amount_micros: int, api_key: ApiKey | None, max_open_holds: int | None, hold: Hold
 ) -> int:
     """Reserve under the account's lock with every limit checked; the locked balance, or the refusal raised."""
-    account = _reserve(organization_id, amount_micros)
-    if account is None:
-        account = _locked_account(organization_id)
+    reserved = _reserve(organization_id, amount_micros)
+    account = _locked_account(organization_id)
+    if not reserved:
         _spend_limits_check(account, api_key, amount_micros, hold)  # a spend limit is the first reason given
         raise InsufficientCredits(amount_micros, account.available_micros)
     try:
